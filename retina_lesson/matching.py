@@ -1,0 +1,85 @@
+"""Matching anchors to objects: the three-zone rule of the paper (Sec. 4, "Anchors").
+
+Each anchor is assigned to at most one object, the one of highest IoU:
+
+* IoU >= 0.5 (``fg_iou``)          -> that object's index (a positive, "foreground" anchor);
+* IoU <  0.4 (``bg_iou``)          -> ``NEGATIVE`` (background: it learns "no object");
+* 0.4 <= IoU < 0.5                 -> ``IGNORED`` (too ambiguous to teach either way; no loss).
+
+torchvision adds *low-quality matches*: every object also keeps the anchors of its highest IoU (ties
+included), even below 0.5, so that no object is left without a positive anchor. Those anchors are
+matched to their *own* best object. The codes are torchvision ``Matcher``'s: -1 and -2.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+NEGATIVE = -1
+IGNORED = -2
+
+
+def _validate(iou: Tensor, fg_iou: float, bg_iou: float) -> Tensor:
+    if not isinstance(iou, Tensor) or iou.dim() != 2:
+        shape = list(iou.shape) if isinstance(iou, Tensor) else type(iou).__name__
+        raise ValueError(f"iou must be a [M_objects, N_anchors] tensor, got {shape}")
+    if not 0.0 <= bg_iou <= fg_iou <= 1.0:
+        raise ValueError(f"thresholds must satisfy 0 <= bg_iou <= fg_iou <= 1, got "
+                         f"bg_iou={bg_iou}, fg_iou={fg_iou}")
+    if iou.numel():
+        lo, hi = torch.aminmax(iou)
+        if torch.isnan(lo) or torch.isnan(hi) or lo < 0 or hi > 1:
+            raise ValueError(f"iou values must lie in [0, 1] (no NaN), got min {lo.item()}, "
+                             f"max {hi.item()}")
+    return iou
+
+
+def match_anchors(iou: Tensor, fg_iou: float = 0.5, bg_iou: float = 0.4,
+                  allow_low_quality: bool = True) -> Tensor:
+    """Assign every anchor an object index, ``NEGATIVE`` or ``IGNORED``; LongTensor [N_anchors].
+
+    ``iou`` is [M_objects, N_anchors] (``box_iou(objects, anchors)``). With no objects every anchor
+    is ``NEGATIVE`` (an empty image teaches "background" everywhere). Equal to torchvision's
+    ``Matcher(fg_iou, bg_iou, allow_low_quality_matches=allow_low_quality)``.
+
+    Raises ``ValueError`` when ``allow_low_quality`` is on and an object overlaps no anchor at all
+    (best IoU 0: a box outside the image or of zero size): the low-quality rule would otherwise make
+    *every* zero-IoU anchor a positive of it.
+    """
+    iou = _validate(iou, fg_iou, bg_iou)
+    num_objects, num_anchors = iou.shape
+    if num_objects == 0 or num_anchors == 0:
+        return torch.full((num_anchors,), NEGATIVE, dtype=torch.int64, device=iou.device)
+    best_iou, best_object = iou.max(dim=0)  # each anchor's best object
+    matches = best_object.clone() if allow_low_quality else best_object
+    matches[best_iou < bg_iou] = NEGATIVE
+    matches[(best_iou >= bg_iou) & (best_iou < fg_iou)] = IGNORED
+    if allow_low_quality:
+        best_per_object = iou.max(dim=1).values
+        if (best_per_object <= 0).any():
+            bad = (best_per_object <= 0).nonzero().flatten().tolist()
+            raise ValueError(f"object(s) {bad} overlap no anchor (best IoU 0): a box outside the image "
+                             f"or of zero size; drop it before matching (see clean_objects)")
+        anchors_of_best = (iou == best_per_object[:, None]).nonzero()[:, 1]
+        matches[anchors_of_best] = best_object[anchors_of_best]
+    return matches
+
+
+def clean_objects(boxes: Tensor, image_size=None, min_size: float = 1e-3):
+    """Keep boxes of positive size that lie (after clipping to ``image_size``) inside the image.
+
+    Returns ``(kept_boxes, keep_mask)``; use it before matching to avoid the zero-IoU trap.
+    """
+    boxes = boxes.reshape(-1, 4)
+    if image_size is not None:
+        h, w = image_size
+        boxes = torch.stack([boxes[:, 0].clamp(0, w), boxes[:, 1].clamp(0, h),
+                             boxes[:, 2].clamp(0, w), boxes[:, 3].clamp(0, h)], dim=1)
+    keep = ((boxes[:, 2] - boxes[:, 0]) > min_size) & ((boxes[:, 3] - boxes[:, 1]) > min_size)
+    return boxes[keep], keep
+
+
+def zone_counts(matches: Tensor) -> dict:
+    """How many anchors are positive, negative and ignored."""
+    return {"positive": int((matches >= 0).sum()), "negative": int((matches == NEGATIVE).sum()),
+            "ignored": int((matches == IGNORED).sum())}
