@@ -1,0 +1,91 @@
+"""Backbone: a ResNet body that returns C3, C4, C5 (paper Sec. 4, "Feature Pyramid Network Backbone").
+
+The course builds the detector, not ResNet: the stages are torchvision's ResNet blocks. C_l has
+stride 2^l: C3 = 8, C4 = 16, C5 = 32. ``"resnet50"`` is the paper's (and torchvision's) body;
+``"resnet18"`` and ``"resnet_tiny"`` (basic blocks, width 32, one block per stage) train on a CPU.
+
+BatchNorm is *frozen* (``FrozenBatchNorm2d``: fixed statistics and affine) when pretrained weights
+are used, as in torchvision; trained from scratch it is ordinary ``BatchNorm2d``.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import partial
+
+import torch
+from torch import nn
+from torchvision.models import resnet as tv_resnet
+from torchvision.ops.misc import FrozenBatchNorm2d
+
+BACKBONES = ("resnet50", "resnet18", "resnet_tiny")
+
+
+class ResNetBody(nn.Module):
+    """conv1-bn1-relu-maxpool, then layer1..layer4; returns {"C3", "C4", "C5"} (layer2..4)."""
+
+    def __init__(self, resnet: tv_resnet.ResNet):
+        super().__init__()
+        self.conv1, self.bn1, self.relu, self.maxpool = resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool
+        self.layer1, self.layer2, self.layer3, self.layer4 = (resnet.layer1, resnet.layer2,
+                                                              resnet.layer3, resnet.layer4)
+        self.out_channels = [self._channels(layer) for layer in (self.layer2, self.layer3, self.layer4)]
+        self.strides = [8, 16, 32]
+
+    @staticmethod
+    def _channels(layer: nn.Sequential) -> int:
+        last = layer[-1]
+        return (last.bn3 if hasattr(last, "bn3") else last.bn2).weight.shape[0]
+
+    def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        c2 = self.layer1(x)
+        c3 = self.layer2(c2)
+        c4 = self.layer3(c3)
+        c5 = self.layer4(c4)
+        return OrderedDict([("C3", c3), ("C4", c4), ("C5", c5)])
+
+
+def _tiny_resnet(width: int, blocks, norm_layer) -> tv_resnet.ResNet:
+    """A ResNet of basic blocks with stage widths width * (1, 2, 4, 8)."""
+    model = tv_resnet.ResNet(tv_resnet.BasicBlock, list(blocks), norm_layer=norm_layer)
+    # rebuild with narrower stages (torchvision's ResNet fixes 64..512)
+    model.inplanes = width
+    model.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+    model.bn1 = norm_layer(width)
+    model.layer1 = model._make_layer(tv_resnet.BasicBlock, width, blocks[0])
+    model.layer2 = model._make_layer(tv_resnet.BasicBlock, width * 2, blocks[1], stride=2)
+    model.layer3 = model._make_layer(tv_resnet.BasicBlock, width * 4, blocks[2], stride=2)
+    model.layer4 = model._make_layer(tv_resnet.BasicBlock, width * 8, blocks[3], stride=2)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    return model
+
+
+def resnet_body(name: str = "resnet50", frozen_bn: bool = False, bn_eps: float = 1e-5,
+                width: int = 32, blocks=(1, 1, 1, 1)) -> ResNetBody:
+    """Build a backbone body by name; ``width``/``blocks`` apply to ``"resnet_tiny"``."""
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}; expected one of {BACKBONES}")
+    norm = partial(FrozenBatchNorm2d, eps=bn_eps) if frozen_bn else partial(nn.BatchNorm2d, eps=bn_eps)
+    if name == "resnet50":
+        resnet = tv_resnet.resnet50(weights=None, norm_layer=norm)
+    elif name == "resnet18":
+        resnet = tv_resnet.resnet18(weights=None, norm_layer=norm)
+    else:
+        resnet = _tiny_resnet(width, blocks, norm)
+    return ResNetBody(resnet)
+
+
+def freeze_stages(body: ResNetBody, trainable_layers: int = 3) -> ResNetBody:
+    """Freeze the stem and the first stages, as torchvision does with pretrained weights (default 3
+    trainable: layer2..layer4)."""
+    if not 0 <= trainable_layers <= 5:
+        raise ValueError(f"trainable_layers must be in [0, 5], got {trainable_layers}")
+    names = ["layer4", "layer3", "layer2", "layer1", "conv1"][:trainable_layers]
+    if trainable_layers == 5:
+        names.append("bn1")
+    for pname, p in body.named_parameters():
+        if all(not pname.startswith(n) for n in names):
+            p.requires_grad_(False)
+    return body
