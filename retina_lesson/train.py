@@ -143,6 +143,10 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
     history, start_epoch = [], 0
     if resume and ckpt_path.is_file():
         state = load_checkpoint(ckpt_path, map_location=device)
+        if state["config"] != asdict(config):
+            changed = sorted(k for k, v in asdict(config).items() if state["config"].get(k) != v)
+            raise ValueError(f"{ckpt_path} was written by another configuration (differs in "
+                             f"{changed}); use another --out folder or the same settings")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, start_epoch = list(state["history"]), int(state["epoch"])
@@ -150,12 +154,17 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
     if config.max_train_images:
         train_set = torch.utils.data.Subset(train_set, range(min(config.max_train_images,
                                                                  len(train_set))))
-    generator = torch.Generator().manual_seed(config.seed + start_epoch)
+    generator = torch.Generator()
     loader = torch.utils.data.DataLoader(train_set, batch_size=config.batch_size, shuffle=True,
                                          collate_fn=collate_fn, generator=generator, drop_last=True)
+    base = train_set.dataset if isinstance(train_set, torch.utils.data.Subset) else train_set
     total = config.epochs * len(loader)
     model.train()
     for epoch in range(start_epoch, config.epochs):
+        # order and flips are a function of (seed, epoch): a resumed run sees the same batches
+        generator.manual_seed(config.seed * 100_003 + epoch)
+        if getattr(base, "generator", None) is not None:
+            base.generator.manual_seed(config.seed * 100_003 + epoch + 50_000)
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
         start = time.time()
         for images, targets in bar:
@@ -177,8 +186,8 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             history.append({"iter": it, "epoch": epoch, "lr": lr,
-                            "classification": float(losses["classification"]),
-                            "bbox_regression": float(losses["bbox_regression"])})
+                            "classification": losses["classification"].item(),
+                            "bbox_regression": losses["bbox_regression"].item()})
             bar.set_postfix(cls=f"{history[-1]['classification']:.3f}",
                             box=f"{history[-1]['bbox_regression']:.3f}")
         seconds = time.time() - start
@@ -191,6 +200,33 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
             on_epoch_end(epoch, model)
             model.train()
     return model.eval(), history
+
+
+def quick_config(**overrides) -> TrainConfig:
+    """The configuration of quick mode (tests): a few iterations on a subset."""
+    return TrainConfig(**{"epochs": 1, "max_train_images": 160, "warmup_iters": 5, **overrides})
+
+
+def ensure_trained(config: TrainConfig | None = None, out_dir=None, train_set=None,
+                   progress: bool = True, device=None):
+    """The trained model of ``config``: loaded from ``out_dir/last.pt`` when that checkpoint holds
+    a finished run of the same configuration, trained (and saved) otherwise.
+
+    Lessons after the training lesson call this, so each runs on its own, but none trains twice.
+    Returns ``(model, history)``.
+    """
+    from . import is_quick
+    from .data import shapes_datasets
+
+    config = config or (quick_config() if is_quick() else TrainConfig())
+    out_dir = Path(out_dir or f"runs/{config.preset}{'_quick' if is_quick() else ''}")
+    ckpt = out_dir / "last.pt"
+    same = ckpt.is_file() and load_checkpoint(ckpt)["config"] == asdict(config)
+    if same and load_checkpoint(ckpt)["epoch"] >= config.epochs:
+        return model_from_checkpoint(ckpt, device), list(load_checkpoint(ckpt)["history"])
+    if train_set is None:
+        train_set, _ = shapes_datasets(progress=progress)
+    return train(config, train_set, out_dir, resume=same, device=device, progress=progress)
 
 
 def main(argv=None):
@@ -217,7 +253,7 @@ def main(argv=None):
     quick = args.quick or is_quick()
     config = TrainConfig(preset=args.preset)
     if quick:
-        config.epochs, config.max_train_images, config.warmup_iters = 1, 160, 5
+        config = quick_config(preset=args.preset)
     for name in ("epochs", "batch_size", "image_size", "backbone", "optimizer", "lr", "schedule"):
         if getattr(args, name) is not None:
             setattr(config, name, getattr(args, name))

@@ -1,0 +1,109 @@
+"""The training loop: loss falls, checkpoints are atomic and resumable, NaN stops cleanly."""
+import math
+
+import pytest
+import torch
+
+from retina_lesson.data import shapes_datasets
+from retina_lesson.shapes import make_shapes
+from retina_lesson.train import (NonFiniteLoss, TrainConfig, learning_rate, load_checkpoint,
+                                 model_from_checkpoint, save_checkpoint, train)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    root = make_shapes(tmp_path_factory.mktemp("shapes"), num_train=32, num_val=8, image_size=64,
+                       progress=False)
+    return shapes_datasets(root, progress=False)
+
+
+def tiny_config(**kw):
+    return TrainConfig(**{"epochs": 2, "batch_size": 8, "fpn_channels": 16, "warmup_iters": 2,
+                          "anchor_sizes": (8, 16, 32, 64, 128), **kw})
+
+
+def test_train_saves_resumes_and_reloads(tiny_data, tmp_path):
+    train_set, val_set = tiny_data
+    model, history = train(tiny_config(epochs=1), train_set, tmp_path, progress=False)
+    assert len(history) == 4 and all(math.isfinite(h["classification"]) for h in history)
+    state = load_checkpoint(tmp_path / "last.pt")  # weights_only=True
+    assert state["epoch"] == 1 and not (tmp_path / "last.pt.tmp").exists()
+    with pytest.raises(ValueError, match="another configuration"):
+        train(tiny_config(epochs=2), train_set, tmp_path, resume=True, progress=False)
+    same = tiny_config(epochs=1)
+    _, again = train(same, train_set, tmp_path, resume=True, progress=False)
+    assert again == history  # nothing left to do: the finished run is returned as it was
+    reloaded = model_from_checkpoint(tmp_path / "last.pt", device="cpu")
+    image = val_set[0][0]
+    with torch.no_grad():
+        a, b = model.eval()([image]), reloaded([image])
+    torch.testing.assert_close(a[0]["scores"], b[0]["scores"])
+
+
+def test_resume_continues_where_it_stopped(tiny_data, tmp_path):
+    train_set, _ = tiny_data
+    config = tiny_config(epochs=2)
+    _, full = train(config, train_set, tmp_path / "a", progress=False)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(epoch, model):
+        if epoch == 0:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(config, train_set, tmp_path / "b", progress=False, on_epoch_end=stop_after_first)
+    _, resumed = train(config, train_set, tmp_path / "b", resume=True, progress=False)
+    assert [h["iter"] for h in resumed] == [h["iter"] for h in full]
+    assert resumed[-1]["classification"] == pytest.approx(full[-1]["classification"], rel=1e-4)
+
+
+class WithNaNImage(torch.utils.data.Dataset):
+    """The shapes data with one image full of NaN (a corrupt input)."""
+
+    def __init__(self, base):
+        self.base, self.num_classes = base, base.num_classes
+
+    def __len__(self):
+        return len(self.base)
+
+    def __getitem__(self, i):
+        image, target = self.base[i]
+        return (image * float("nan"), target) if i == 3 else (image, target)
+
+
+def test_nan_loss_stops_with_clear_error_and_writes_no_checkpoint(tiny_data, tmp_path):
+    train_set, _ = tiny_data
+    with pytest.raises(NonFiniteLoss, match=r"loss became nan at iteration \d+ \(epoch 1\)"):
+        train(tiny_config(epochs=1), WithNaNImage(train_set), tmp_path, progress=False)
+    assert not (tmp_path / "last.pt").exists()
+
+
+def test_atomic_save_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    save_checkpoint(path, value=torch.tensor(1))
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt  # a kill in the middle of torch.save
+
+    monkeypatch.setattr(torch, "save", boom)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, value=torch.tensor(2))
+    assert load_checkpoint(path)["value"].item() == 1
+
+
+def test_learning_rate_schedules():
+    cfg = TrainConfig(lr=0.01, warmup_iters=10)
+    assert learning_rate(cfg, 0, 100) == pytest.approx(0.01 / 3)
+    assert learning_rate(cfg, 10, 100) == pytest.approx(0.01)
+    assert learning_rate(cfg, 100, 100) == pytest.approx(0.0, abs=1e-12)
+    step = TrainConfig(lr=0.01, warmup_iters=0, schedule="step")
+    assert [learning_rate(step, i, 90) for i in (0, 60, 80)] == pytest.approx([0.01, 0.001, 0.0001])
+
+
+def test_missing_checkpoint_and_bad_options(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "none.pt")
+    with pytest.raises(ValueError, match="preset"):
+        TrainConfig(preset="fast").model_kwargs()
