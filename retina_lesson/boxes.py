@@ -111,12 +111,20 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     boxes2 = validate_boxes(boxes2, "boxes2")
     area1 = (boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])
     area2 = (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1])
-    top_left = torch.max(boxes1[:, None, :2], boxes2[None, :, :2])
-    bottom_right = torch.min(boxes1[:, None, 2:], boxes2[None, :, 2:])
-    wh = (bottom_right - top_left).clamp(min=0)
-    inter = wh[..., 0] * wh[..., 1]
-    union = area1[:, None] + area2[None, :] - inter
-    return (inter / union).nan_to_num_(0.0)  # 0 / 0 (two empty boxes) -> 0
+    a, b = boxes1[:, None, :], boxes2[None, :, :]
+    # Intersection width and height, one [N, M] plane each:
+    #   min(x2, x2') - max(x1, x1'), clamped at 0 (no overlap). With 100 objects and 200k anchors
+    # a plane is 80 MB, so the planes are computed in place and `tmp` is reused: 3 planes in all
+    # instead of torchvision's [N, M, 2] temporaries (same numbers, ~2x less memory traffic).
+    inter = torch.minimum(a[..., 2], b[..., 2])
+    tmp = torch.maximum(a[..., 0], b[..., 0])
+    inter.sub_(tmp).clamp_(min=0)
+    inter_h = torch.minimum(a[..., 3], b[..., 3])
+    inter_h.sub_(torch.maximum(a[..., 1], b[..., 1], out=tmp)).clamp_(min=0)
+    inter.mul_(inter_h)
+    del inter_h
+    union = torch.add(area1[:, None], area2[None, :], out=tmp).sub_(inter)
+    return inter.div_(union).nan_to_num_(0.0)  # 0 / 0 (two empty boxes) -> 0
 
 
 def clip_boxes(boxes: Tensor, image_size) -> Tensor:

@@ -44,7 +44,7 @@ class Subnet(nn.Module):
             x = conv(x)
             if self.norms is not None:
                 x = self.norms[i](x)
-            x = F.relu(x)
+            x = F.relu(x, inplace=True)  # on a fresh conv/norm output: saves a copy
         x = self.out(x)
         n, _, h, w = x.shape  # (N, A * D, H, W) -> (N, H * W * A, D)
         return x.view(n, -1, self.out_per_anchor, h, w).permute(0, 3, 4, 1, 2).reshape(

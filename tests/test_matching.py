@@ -78,3 +78,15 @@ def test_clean_objects_drops_out_of_image_and_empty_boxes():
 def test_bad_input_raises(iou, kwargs, message):
     with pytest.raises(ValueError, match=message):
         match_anchors(iou, **kwargs)
+
+
+def test_low_quality_with_a_weak_object_and_ties_equals_torchvision():
+    # a tiny object has a low best IoU, so many anchors are candidates for the low-quality rule;
+    # quantised IoU adds ties between objects
+    objects = torch.cat([random_objects(8, seed=11), torch.tensor([[100.0, 100.0, 102.0, 103.0]])])
+    iou = box_iou(objects, generate_anchors((256, 256)))
+    assert 0 < iou[-1].max() < 0.05
+    quantised = iou.clone()
+    quantised[:-1] = (iou[:-1] * 20).floor() / 20
+    for q in (iou, quantised):
+        assert torch.equal(match_anchors(q), Matcher(0.5, 0.4, True)(q))

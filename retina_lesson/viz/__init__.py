@@ -4,3 +4,12 @@
 their own and are re-exported below, so ``from retina_lesson import viz; viz.draw_boxes(...)`` works.
 """
 from .core import *  # noqa: F401,F403
+from .lesson_intro import *  # noqa
+from .lesson_boxes import *  # noqa
+from .lesson_anchors import *  # noqa
+from .lesson_data import *  # noqa
+from .lesson_matching import *  # noqa
+from .lesson_coding import *  # noqa
+from .lesson_focal import *  # noqa
+from .lesson_training import *  # noqa
+from .lesson_network import *  # noqa

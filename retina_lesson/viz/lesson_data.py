@@ -7,10 +7,12 @@ import numpy as np
 import torch
 from matplotlib import lines as mlines
 
-from .core import CLASS_COLORS, LEVEL_COLORS, LEVEL_NAMES, draw_boxes, new_axes, show_image
+from .core import (CLASS_COLORS, LEVEL_COLORS, LEVEL_NAMES, ZONE_COLORS, draw_boxes, new_axes,
+                   show_image)
 
 __all__ = ["DETECTION_COLORS", "class_color", "show_dataset_grid", "plot_object_sizes",
-           "plot_class_balance", "plot_pr_curves", "show_detections", "detection_gallery"]
+           "plot_class_balance", "plot_pr_curves", "show_detections", "detection_gallery",
+           "plot_best_anchor_iou"]
 
 DETECTION_COLORS = {"true positive": "#009E73", "false positive": "#D00000", "missed": "#E69F00"}
 _DETECTION_STYLES = {"true positive": "-", "false positive": "--", "missed": ":"}
@@ -93,6 +95,7 @@ def plot_class_balance(dataset, ax=None, title: str = "Objects per class"):
     bars = ax.bar([names[i] for i in ids], counts, color=[class_color(i) for i in ids],
                   label=f"{len(dataset)} images, {empty} with no object")
     ax.bar_label(bars)
+    ax.margins(y=0.1)  # room for the labels above the bars
     ax.set_xlabel("class")
     ax.set_ylabel("number of objects")
     ax.set_title(title)
@@ -176,4 +179,42 @@ def detection_gallery(images, targets, detections, class_names, ncols: int = 4, 
     fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False)
     fig.suptitle(f"{title} (score >= {score_threshold}, IoU >= {iou_threshold})")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+def plot_best_anchor_iou(sizes, best_ious: dict, fg_iou: float = 0.5, bg_iou: float = 0.4,
+                         max_points: int = 3000, seed: int = 0,
+                         title: str = "Each object's best IoU with any anchor"):
+    """One panel per anchor configuration: object size (log x) against the object's best IoU
+    with an anchor, coloured by the zone that IoU falls in (Sec. 4: >= 0.5 positive, < 0.4
+    background). ``best_ious`` maps a label to a tensor aligned with ``sizes``; at most
+    ``max_points`` objects (a fixed random sample) are drawn. Returns the figure."""
+    sizes = np.asarray(torch.as_tensor(sizes, dtype=torch.float32))
+    rng = np.random.default_rng(seed)
+    pick = rng.permutation(len(sizes))[:max_points] if len(sizes) > max_points else slice(None)
+    fig, axes = plt.subplots(1, len(best_ious), figsize=(5.2 * len(best_ious), 4), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, (label, best) in zip(axes[0], best_ious.items()):
+        best = np.asarray(torch.as_tensor(best, dtype=torch.float32))
+        zones = {"positive": best >= fg_iou, "ignored": (best >= bg_iou) & (best < fg_iou),
+                 "negative": best < bg_iou}
+        for zone, mask in zones.items():
+            ax.scatter(sizes[pick][mask[pick]], best[pick][mask[pick]], s=6, alpha=0.6,
+                       color=ZONE_COLORS[zone],
+                       label=f"{zone}: {mask.mean():.1%} of {len(best)} objects")
+        for y in (fg_iou, bg_iou):
+            ax.axhline(y, color="#333333", linestyle=":", linewidth=1)
+        ax.set_xscale("log")
+        if len(sizes):
+            ticks = [t for t in (4, 8, 16, 32, 64, 128, 256, 512)
+                     if sizes.min() / 2 <= t <= sizes.max() * 2]
+            ax.set_xticks(ticks, [str(t) for t in ticks])
+            ax.xaxis.set_minor_locator(plt.NullLocator())
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("object size sqrt(w·h) (pixels)")
+        ax.set_ylabel("best IoU with any anchor")
+        ax.set_title(label, fontsize=10)
+        ax.legend(fontsize=8, loc="lower right", title="zone of the best anchor",
+                  title_fontsize=8)
+    fig.suptitle(title)
     return fig
