@@ -8,6 +8,7 @@ fit the data. ``anchor_recall`` condenses this into one number, so configuration
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -49,15 +50,25 @@ def _image_sizes(dataset):
     return [(coco.imgs[i]["height"], coco.imgs[i]["width"]) for i in dataset.image_ids]
 
 
+@functools.lru_cache(maxsize=32)
+def _anchors(image_size, config):
+    """(per-level anchors, all anchors, level of each) of a size and configuration, computed once
+    (a dataset's images mostly share one input size; the tensors are never modified)."""
+    per_level = anchor_lib.anchors_per_level(image_size, **dict(config))
+    level = torch.cat([torch.full((len(a),), i) for i, a in enumerate(per_level)])
+    return per_level, torch.cat(per_level), level
+
+
 def analyse_image(boxes, labels, image_size, config=None, fg_iou=0.5, bg_iou=0.4,
                   image_index=0) -> list[ObjectReport]:
     """Reports for the objects of one image; ``image_size`` is the (padded) network input."""
     config = {**DEFAULT_CONFIG, **(config or {})}
-    per_level = anchor_lib.anchors_per_level(image_size, **config)
-    level = torch.cat([torch.full((len(a),), i) for i, a in enumerate(per_level)])
+    key = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple)) else v)
+                       for k, v in config.items()))
+    per_level, anchors, level = _anchors(tuple(int(s) for s in image_size), key)
     if len(boxes) == 0:
         return []
-    iou = box_iou(boxes, torch.cat(per_level))
+    iou = box_iou(boxes, anchors)
     best_iou, best_anchor = iou.max(dim=1)
     plain = match_anchors(iou, fg_iou, bg_iou, allow_low_quality=False)
     low_quality = match_anchors(iou, fg_iou, bg_iou, allow_low_quality=True)

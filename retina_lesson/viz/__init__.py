@@ -13,3 +13,4 @@ from .lesson_coding import *  # noqa
 from .lesson_focal import *  # noqa
 from .lesson_training import *  # noqa
 from .lesson_network import *  # noqa
+from .lesson_debug import *  # noqa
