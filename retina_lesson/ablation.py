@@ -114,7 +114,8 @@ def format_ablation_table(rows) -> str:
         return cells([row[k] * 100 for k in ("AP", "AP50", "AP75")]) if row else cells([None] * 3)
 
     head = f"{'':<30}{'ours (shapes val)':>21}   {'paper (COCO minival)':>21}"
-    cols = f"{'':<30}" + "".join(f"{m:>7}" for m in ("AP", "AP50", "AP75")) * 2
+    three = "".join(f"{m:>7}" for m in ("AP", "AP50", "AP75"))
+    cols = f"{'':<30}{three}   {three}"
     lines = []
     ce = [r for r in rows if r["gamma"] == 0 and r["prior"]]
     if ce:
@@ -173,7 +174,7 @@ def findings(rows, noise: float = 0.01) -> list[str]:
             out.append(f"{what}: {diff * 100:+.1f} AP here, {paper_diff:+.1f} in the paper - "
                        f"{_verdict(diff, paper_diff, noise)}.")
     focal = [r for r in rows if r["prior"] and r["gamma"] > 0]
-    if focal:
+    if len(focal) >= 2:
         best = max(focal, key=lambda r: r["AP"])
         near = sorted(f"{r['gamma']:g}" for r in focal if best["AP"] - r["AP"] < noise)
         out.append(f"best gamma here: {best['gamma']:g} (AP {best['AP'] * 100:.1f}); gammas within "

@@ -27,10 +27,9 @@ def _validate(iou: Tensor, fg_iou: float, bg_iou: float) -> Tensor:
         raise ValueError(f"thresholds must satisfy 0 <= bg_iou <= fg_iou <= 1, got "
                          f"bg_iou={bg_iou}, fg_iou={fg_iou}")
     if iou.numel():
-        lo, hi = torch.aminmax(iou)
-        if torch.isnan(lo) or torch.isnan(hi) or lo < 0 or hi > 1:
-            raise ValueError(f"iou values must lie in [0, 1] (no NaN), got min {lo.item()}, "
-                             f"max {hi.item()}")
+        lo, hi = (float(v) for v in torch.aminmax(iou))  # one pass; NaN fails both comparisons
+        if not (0.0 <= lo and hi <= 1.0):
+            raise ValueError(f"iou values must lie in [0, 1] (no NaN), got min {lo}, max {hi}")
     return iou
 
 
@@ -52,8 +51,8 @@ def match_anchors(iou: Tensor, fg_iou: float = 0.5, bg_iou: float = 0.4,
         return torch.full((num_anchors,), NEGATIVE, dtype=torch.int64, device=iou.device)
     best_iou, best_object = iou.max(dim=0)  # each anchor's best object
     matches = best_object.clone() if allow_low_quality else best_object
-    matches.masked_fill_(best_iou < bg_iou, NEGATIVE)
-    matches.masked_fill_((best_iou >= bg_iou) & (best_iou < fg_iou), IGNORED)
+    matches[best_iou < bg_iou] = NEGATIVE
+    matches[(best_iou >= bg_iou) & (best_iou < fg_iou)] = IGNORED
     if allow_low_quality:
         best_per_object = iou.amax(dim=1)  # each object's best IoU (amax: no indices, ~4x faster)
         if (best_per_object <= 0).any():

@@ -102,8 +102,11 @@ def test_anchor_at_returns_the_real_nearest_anchor():
 
 def test_anchor_explorer_builds_headless():
     widgets = pytest.importorskip("ipywidgets")
-    w = viz.anchor_explorer(IMAGE)
-    assert isinstance(w, widgets.interactive)
-    assert [c.description for c in w.children[:5]] == ["level", "scale", "ratio", "x", "y"]
-    w.children[0].value = 4  # change the level: the widget calls back (errors are only logged)
-    w.f(level=4, scale=2, ratio=2, x=5, y=120)  # so call the callback directly too
+    panel = viz.anchor_explorer(IMAGE)
+    assert isinstance(panel, widgets.HBox)
+    controls, view = panel.children[0].children, panel.children[1]
+    assert [c.description for c in controls] == ["level", "scale", "ratio", "x", "y"]
+    first = view.value
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"  # a rendered figure
+    panel.controls["level"].value = 4  # a change redraws synchronously
+    assert view.value[:8] == first[:8] and view.value != first

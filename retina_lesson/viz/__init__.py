@@ -14,3 +14,4 @@ from .lesson_focal import *  # noqa
 from .lesson_training import *  # noqa
 from .lesson_network import *  # noqa
 from .lesson_debug import *  # noqa
+from .lesson_ablation import *  # noqa

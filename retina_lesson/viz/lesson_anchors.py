@@ -226,25 +226,44 @@ def plot_anchor_settings(image, settings, ncols: int = 3, size: float = 3.6):
     return fig
 
 
-def anchor_explorer(image, convention: str = "torchvision"):
-    """An ipywidgets control (level, scale, ratio, x, y) that redraws the chosen anchor."""
+def anchor_explorer(image, convention: str = "torchvision", size: float = 5.5):
+    """An ipywidgets panel (level, scale, ratio, x, y) that redraws the chosen anchor.
+
+    The figure is rendered off-screen (Agg) into an ``Image`` widget rather than shown through an
+    ``Output`` widget / ``interact``: headless runners (nbclient, nbval) can hang on the latter.
+    """
+    import io
+
     import ipywidgets as widgets
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     h, w = image.shape[-2:]
+    controls = {
+        "level": widgets.Dropdown(options=[(n, i) for i, n in enumerate(LEVEL_NAMES)], value=0,
+                                  description="level"),
+        "scale_idx": widgets.Dropdown(options=[(n, i) for i, n in enumerate(SCALE_NAMES)],
+                                      value=0, description="scale"),
+        "ratio_idx": widgets.Dropdown(options=[(_ratio_name(r), i) for i, r in enumerate(A.RATIOS)],
+                                      value=1, description="ratio"),
+        "x": widgets.IntSlider(value=w // 2, min=0, max=w - 1, description="x"),
+        "y": widgets.IntSlider(value=h // 2, min=0, max=h - 1, description="y"),
+    }
+    view = widgets.Image(format="png")
 
-    def update(level, scale, ratio, x, y):
-        fig, ax = plt.subplots(figsize=(5.5, 5.5))
-        draw_anchor(ax, image, level, scale, ratio, x, y, convention)
-        plt.show()
+    def render(_change=None):
+        fig = Figure(figsize=(size, size), dpi=80)
+        FigureCanvasAgg(fig)
+        draw_anchor(fig.add_subplot(), image, convention=convention,
+                    **{k: c.value for k, c in controls.items()})
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        view.value = buf.getvalue()
 
-    return widgets.interactive(
-        update,
-        level=widgets.Dropdown(options=[(n, i) for i, n in enumerate(LEVEL_NAMES)], value=0,
-                               description="level"),
-        scale=widgets.Dropdown(options=[(n, i) for i, n in enumerate(SCALE_NAMES)], value=0,
-                               description="scale"),
-        ratio=widgets.Dropdown(options=[(_ratio_name(r), i) for i, r in enumerate(A.RATIOS)],
-                               value=1, description="ratio"),
-        x=widgets.IntSlider(value=w // 2, min=0, max=w - 1, step=1, description="x"),
-        y=widgets.IntSlider(value=h // 2, min=0, max=h - 1, step=1, description="y"),
-    )
+    for c in controls.values():
+        c.observe(render, names="value")
+    render()
+    panel = widgets.HBox([widgets.VBox(list(controls.values())), view])
+    panel.controls, panel.render = controls, render  # handles for scripting and tests
+    return panel

@@ -1,9 +1,7 @@
-"""Figures of lessons 12 (anchor debugging) and 13 (the focal-loss ablation, Table 1).
-
-Lesson 12: each object's best IoU against the 0.4 / 0.5 thresholds, positives per pyramid level,
-object shapes against the anchor shapes, objects left without a positive anchor, a comparison of
-anchor configurations and an explorer of one object's anchors. Lesson 13: AP against gamma beside
-the paper's Table 1b, and the loss curves of every run.
+"""Figures of lesson 12 (anchor debugging, paper Sec. 4 "Anchors"): each object's best IoU against
+the 0.4 / 0.5 thresholds, positives per pyramid level, object shapes against the anchor shapes,
+objects left without a positive anchor, a comparison of anchor configurations, and an explorer of
+one object's anchors (ipywidgets). Lesson 13's figures are in ``lesson_ablation``.
 """
 from __future__ import annotations
 
@@ -17,14 +15,11 @@ from .. import anchors as A
 from ..boxes import box_iou
 from .core import (CLASS_COLORS, LEVEL_COLORS, LEVEL_NAMES, ZONE_COLORS, draw_boxes, new_axes,
                    show_image)
-from .lesson_focal import GAMMA_COLORS
 from .lesson_matching import faded
-from .lesson_training import smooth_curve
 
 __all__ = ["plot_best_iou_histogram", "plot_positives_per_level", "plot_object_shapes",
            "show_unmatched", "plot_config_comparison", "draw_object_anchors",
-           "plot_object_anchors", "anchor_iou_explorer", "plot_ap_vs_gamma",
-           "plot_ablation_losses"]
+           "plot_object_anchors", "anchor_iou_explorer"]
 
 _ZONE_LINE = {"positive": "-", "ignored": "--", "negative": ":"}
 
@@ -44,7 +39,7 @@ def plot_best_iou_histogram(best_ious: dict, fg_iou: float = 0.5, bg_iou: float 
     label -> values), over the three zones of the matching rule (Sec. 4): an object left of
     ``fg_iou`` gets no positive anchor from the three-zone rule alone."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(8.5, 4.2), layout="constrained")
+        _, ax = plt.subplots(figsize=(8.5, 5.0), layout="constrained")
     ax.axvspan(0, bg_iou, color=ZONE_COLORS["negative"], alpha=0.15)
     ax.axvspan(bg_iou, fg_iou, color=ZONE_COLORS["ignored"], alpha=0.18)
     ax.axvspan(fg_iou, 1, color=ZONE_COLORS["positive"], alpha=0.12)
@@ -56,16 +51,17 @@ def plot_best_iou_histogram(best_ious: dict, fg_iou: float = 0.5, bg_iou: float 
                 label=f"{label}: {below:.1%} of {len(v)} below {fg_iou}")
     for x, name in ((bg_iou, f"bg_iou {bg_iou}"), (fg_iou, f"fg_iou {fg_iou}")):
         ax.axvline(x, color="#333333", linestyle="--", linewidth=1)
-        ax.text(x, 1.0, f" {name}", transform=ax.get_xaxis_transform(), fontsize=8, va="top",
-                rotation=90, ha="right")
+        ax.text(x, 1.01, name, transform=ax.get_xaxis_transform(), fontsize=8, va="bottom",
+                ha="center")
     zone_handles = [patches.Patch(color=ZONE_COLORS[z], alpha=0.3, label=f"zone: {z}")
                     for z in ("negative", "ignored", "positive")]
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=handles + zone_handles, fontsize=8, loc="upper left")
+    ax.legend(handles=handles + zone_handles, fontsize=8, loc="upper center",
+              bbox_to_anchor=(0.5, -0.13), ncol=2)
     ax.set_xlim(0, 1)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("objects")
-    ax.set_title(title)
+    ax.set_title(title, pad=14)
     return ax
 
 
@@ -115,7 +111,8 @@ def plot_object_shapes(wh, anchor_wh, ax=None, highlight=None, highlight_label: 
     ax.scatter(wh[pick][~mask[pick], 0], wh[pick][~mask[pick], 1], s=6, color="#777777",
                alpha=0.45, label=f"objects ({len(wh):,})")
     if mask.any():
-        ax.scatter(wh[pick][mask[pick], 0], wh[pick][mask[pick], 1], s=8, color=ZONE_COLORS["object"],
+        ax.scatter(wh[pick][mask[pick], 0], wh[pick][mask[pick], 1], s=8,
+                   color=ZONE_COLORS["object"],
                    alpha=0.6, label=f"objects with {highlight_label} ({int(mask.sum()):,})")
     sides = [wh] + [_np(a).reshape(-1, 2) for a in anchor_wh]
     lo = max(1.0, min(float(s.min()) for s in sides if len(s)) / 1.5)
@@ -173,7 +170,8 @@ def show_unmatched(images, object_boxes, anchor_boxes, anchor_levels, ious, capt
         ax.set_xlim(cx - half, cx + half)
         ax.set_ylim(cy + half, cy - half)
         caption = captions[k] if captions is not None else ""
-        ax.set_title(f"{caption}\nIoU {float(ious[k]):.2f} with a {name} anchor".strip(), fontsize=8)
+        ax.set_title(f"{caption}\nIoU {float(ious[k]):.2f} with a {name} anchor".strip(),
+                     fontsize=8)
         ax.set_xlabel("x (pixels)", fontsize=8)
         ax.set_ylabel("y (pixels)", fontsize=8)
         ax.tick_params(labelsize=7)
@@ -197,7 +195,8 @@ def plot_config_comparison(results: dict, ax=None, highlight=(),
     y = np.arange(len(names))
     rule = [results[n]["recall"] for n in names]
     low_q = [results[n]["recall_low_quality"] for n in names]
-    ax.barh(y - 0.2, rule, 0.4, color=ZONE_COLORS["positive"], label="three-zone rule (IoU >= fg_iou)")
+    ax.barh(y - 0.2, rule, 0.4, color=ZONE_COLORS["positive"],
+            label="three-zone rule (IoU >= fg_iou)")
     ax.barh(y + 0.2, low_q, 0.4, color="#56B4E9", label="with low-quality matches")
     for yy, a, b in zip(y, rule, low_q):
         ax.text(a + 0.005, yy - 0.2, f"{a:.3f}", va="center", fontsize=7)
@@ -207,21 +206,23 @@ def plot_config_comparison(results: dict, ax=None, highlight=(),
         if n in highlight:
             tick.set_fontweight("bold")
     ax.invert_yaxis()
-    ax.set_xlim(0, 1.12)
+    ax.set_xlim(0, 1.45)
+    ax.set_xticks(np.linspace(0, 1, 6))
     ax.axvline(1.0, color="#333333", linewidth=0.8, linestyle=":")
     ax.set_xlabel("anchor recall: share of objects with at least one positive anchor")
     ax.set_ylabel("configuration")
-    ax.legend(fontsize=8, loc="lower right", framealpha=0.95)
+    ax.legend(fontsize=8, loc="center right", framealpha=0.95)
     ax.set_title(title)
     return ax
 
 
 def draw_object_anchors(ax, image, box, anchors, fg_iou: float = 0.5, bg_iou: float = 0.4,
-                        level_name: str = "P3", max_negative: int = 6, margin: float = 0.6,
-                        image_title: str = ""):
+                        level_name: str = "P3", max_negative: int = 6, margin: float = 0.25,
+                        image_title: str = "", legend: bool = True):
     """One object (red) and the anchors of one level around it, by zone: positives solid green,
     ignored dashed orange, the ``max_negative`` negatives of highest IoU dotted grey; the best
-    anchor is thick, in the level's colour. Returns the IoU of the best anchor."""
+    anchor is thick, in the level's colour. The view frames the object and its best anchor.
+    Returns the IoU of the best anchor."""
     box = torch.as_tensor(box, dtype=torch.float32).reshape(1, 4)
     anchors = torch.as_tensor(anchors, dtype=torch.float32).reshape(-1, 4)
     iou = box_iou(box, anchors)[0] if len(anchors) else torch.zeros(0)
@@ -239,31 +240,46 @@ def draw_object_anchors(ax, image, box, anchors, fg_iou: float = 0.5, bg_iou: fl
         draw_boxes(ax, anchors[idx], color=ZONE_COLORS[zone], linewidth=1.2,
                    linestyle=_ZONE_LINE[zone], label=label if len(idx) else None)
     best = float(iou.max()) if len(iou) else 0.0
+    frame = box
     if len(iou):
-        draw_boxes(ax, anchors[iou.argmax()], color=LEVEL_COLORS.get(level_name, "black"),
-                   linewidth=2.6, label=f"best {level_name} anchor, IoU {best:.2f}")
+        best_box = anchors[iou.argmax()][None]
+        draw_boxes(ax, best_box, color=LEVEL_COLORS.get(level_name, "black"), linewidth=2.6,
+                   label=f"best {level_name} anchor, IoU {best:.2f}")
+        frame = torch.cat([box, best_box])
     draw_boxes(ax, box, color=ZONE_COLORS["object"], linewidth=2.2, label="object")
-    x1, y1, x2, y2 = box[0].tolist()
-    half = max(x2 - x1, y2 - y1) * (0.5 + margin)
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    ax.set_xlim(cx - half, cx + half)
-    ax.set_ylim(cy + half, cy - half)
-    ax.set_title(f"{image_title}{level_name}: best IoU {best:.2f}, {counts['positive']} positive, "
+    x1, y1 = frame[:, :2].min(0).values.tolist()
+    x2, y2 = frame[:, 2:].max(0).values.tolist()
+    pad = margin * max(x2 - x1, y2 - y1)
+    ax.set_xlim(x1 - pad, x2 + pad)
+    ax.set_ylim(y2 + pad, y1 - pad)
+    ax.set_title(f"{image_title}{level_name}: best IoU {best:.2f}\n{counts['positive']} positive, "
                  f"{counts['ignored']} ignored", fontsize=8.5,
                  color=LEVEL_COLORS.get(level_name, "black"))
-    ax.legend(fontsize=6.5, loc="lower right", framealpha=0.85)
+    if legend:
+        ax.legend(fontsize=6.5, loc="lower right", framealpha=0.85)
     return best
 
 
 def plot_object_anchors(image, box, per_level_anchors, fg_iou: float = 0.5, bg_iou: float = 0.4,
                         size: float = 3.4, title: str = "One object and the anchors of each level"):
-    """The static version of the explorer: one panel per pyramid level for one object."""
+    """The static version of the explorer: one panel per pyramid level for one object, one legend
+    for the figure."""
     n = len(per_level_anchors)
     fig, axes = new_axes(n, 1, size=size)
     for i, (ax, anchors) in enumerate(zip(np.atleast_1d(axes), per_level_anchors)):
-        draw_object_anchors(ax, image, box, anchors, fg_iou, bg_iou, _level_name(i, n))
+        draw_object_anchors(ax, image, box, anchors, fg_iou, bg_iou, _level_name(i, n),
+                            legend=False)
+    handles = [mlines.Line2D([], [], color=ZONE_COLORS["object"], linewidth=2.2, label="object"),
+               mlines.Line2D([], [], color="#333333", linewidth=2.6,
+                             label="best anchor of the level (level colour)")]
+    handles += [mlines.Line2D([], [], color=ZONE_COLORS[z], linestyle=_ZONE_LINE[z],
+                              label=text) for z, text in
+                (("positive", f"positive (IoU >= {fg_iou})"),
+                 ("ignored", f"ignored ({bg_iou} <= IoU < {fg_iou})"),
+                 ("negative", "the best negatives"))]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
@@ -305,88 +321,3 @@ def anchor_iou_explorer(samples: dict, configs: dict, fg_iou: float = 0.5, bg_io
                                description="level"),
         config=widgets.Dropdown(options=config_names, value=config_names[0],
                                 description="anchors"))
-
-
-def plot_ap_vs_gamma(rows, paper: dict, metrics=("AP", "AP50", "AP75"), size: float = 5.2,
-                     title: str = "AP against the focusing parameter gamma (Table 1b)"):
-    """Two panels. Left: our runs (``rows`` from ``ablation.run_ablation``) - the focal-loss
-    settings with the prior init joined by lines over gamma (gamma 0 = alpha-balanced CE), plain CE
-    as a hollow marker, a run without the prior init as a cross. Right: the paper's Table 1b
-    (``paper``: (gamma, alpha) -> (AP, AP50, AP75) in percent)."""
-    styles = {"AP": ("o", "-"), "AP50": ("s", "--"), "AP75": ("^", ":")}
-    colours = {"AP": "#0072B2", "AP50": "#56B4E9", "AP75": "#D55E00"}
-    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 1, size * 0.8), layout="constrained")
-    main = sorted((r for r in rows if r["prior"] and r["alpha"] >= 0), key=lambda r: r["gamma"])
-    for m in metrics:
-        marker, ls = styles[m]
-        g = [r["gamma"] for r in main]
-        v = [100 * r[m] for r in main]
-        axes[0].plot(g, v, marker=marker, linestyle=ls, color=colours[m], label=m)
-        for r in rows:
-            if r["prior"] and r["alpha"] < 0:
-                axes[0].plot([r["gamma"]], [100 * r[m]], marker=marker, linestyle="none",
-                             markerfacecolor="white", color=colours[m], markersize=9,
-                             label=f"{m}, {r['label']}")
-            elif not r["prior"]:
-                axes[0].plot([r["gamma"]], [100 * r[m]], marker="x", linestyle="none",
-                             color=colours[m], markersize=10, markeredgewidth=2,
-                             label=f"{m}, {r['label']}")
-    for r in main:
-        axes[0].annotate(f"α={r['alpha']:g}", (r["gamma"], 100 * r["AP"]), fontsize=7,
-                         textcoords="offset points", xytext=(4, -12))
-    keys = sorted(paper)
-    for k, m in enumerate(metrics):
-        marker, ls = styles[m]
-        axes[1].plot([g for g, _ in keys], [paper[key][k] for key in keys], marker=marker,
-                     linestyle=ls, color=colours[m], label=m)
-    for (g, a) in keys:
-        axes[1].annotate(f"α={a:g}", (g, paper[(g, a)][0]), fontsize=7,
-                         textcoords="offset points", xytext=(4, -12))
-    for ax, name in zip(axes, ("ours: shapes validation split, one seed per setting",
-                               "paper: COCO minival, ResNet-50, 600 px (Table 1b)")):
-        ax.set_xlabel("focusing parameter γ (0 = cross entropy)")
-        ax.set_ylabel("percent")
-        ax.set_title(name, fontsize=10)
-        ax.set_xticks(sorted({0, 0.5, 1, 2, 5} | {g for g, _ in keys}))
-        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.tick_params(axis="x", labelsize=7)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-    fig.suptitle(title)
-    return fig
-
-
-def plot_ablation_losses(histories: dict, gammas: dict | None = None, window: int | None = None,
-                         title: str = "Training losses of every run (moving averages)"):
-    """Two panels, one curve per run (``histories``: label -> history of ``train.train``):
-    the classification loss and the box loss, smoothed, log y axis. Runs are coloured by gamma
-    (``gammas``: label -> gamma, the colours of lesson 05); runs sharing a gamma differ in style.
-    The classification losses of different gamma are on different scales (FL <= CE for every
-    anchor); the box losses are comparable."""
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), layout="constrained")
-    seen = {}
-    for k, (label, history) in enumerate(histories.items()):
-        g = None if gammas is None else gammas.get(label)
-        colour = GAMMA_COLORS.get(float(g), CLASS_COLORS[k % 8]) if g is not None else \
-            CLASS_COLORS[k % 8]
-        style = ("-", "--", ":", "-.")[seen.get(colour, 0) % 4]
-        seen[colour] = seen.get(colour, 0) + 1
-        w = window or max(3, min(50, len(history) // 10))
-        iters = np.array([h["iter"] for h in history])
-        for ax, key in zip(axes, ("classification", "bbox_regression")):
-            values = np.array([h[key] for h in history], dtype=np.float64)
-            ax.plot(iters, smooth_curve(values, w), color=colour, linestyle=style, linewidth=1.8,
-                    label=label)
-    for ax, name in zip(axes, ("classification loss (not comparable across γ)",
-                               "box regression loss (comparable)")):
-        if all(line.get_ydata().size and (line.get_ydata() > 0).all() for line in ax.lines):
-            ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.yaxis.set_minor_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.tick_params(axis="y", which="minor", labelsize=6)
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("loss" + (" (log scale)" if ax.get_yscale() == "log" else ""))
-        ax.set_title(name, fontsize=10)
-        ax.legend(fontsize=7, loc="upper right")
-    fig.suptitle(title)
-    return fig
