@@ -39,7 +39,7 @@ SETTINGS = {
     "fl_g5_a0.25": (5.0, 0.25, 0.01),
     "fl_g2_a0.25_noprior": (2.0, 0.25, 0.0),    # (d) no prior-probability initialisation
 }
-QUICK_SETTINGS = ("ce", "fl_g2_a0.25", "fl_g2_a0.25_noprior")
+QUICK_SETTINGS = ("ce_a0.75", "fl_g2_a0.25", "fl_g2_a0.25_noprior")
 
 
 def setting_label(gamma: float, alpha: float, prior: float) -> str:

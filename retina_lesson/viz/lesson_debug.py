@@ -217,11 +217,11 @@ def plot_config_comparison(results: dict, ax=None, highlight=(),
 
 
 def draw_object_anchors(ax, image, box, anchors, fg_iou: float = 0.5, bg_iou: float = 0.4,
-                        level_name: str = "P3", max_negative: int = 6, margin: float = 0.25,
+                        level_name: str = "P3", max_negative: int = 6, margin: float = 0.15,
                         image_title: str = "", legend: bool = True):
     """One object (red) and the anchors of one level around it, by zone: positives solid green,
     ignored dashed orange, the ``max_negative`` negatives of highest IoU dotted grey; the best
-    anchor is thick, in the level's colour. The view frames the object and its best anchor.
+    anchor is thick, in the level's colour. A square view frames the object and its best anchor.
     Returns the IoU of the best anchor."""
     box = torch.as_tensor(box, dtype=torch.float32).reshape(1, 4)
     anchors = torch.as_tensor(anchors, dtype=torch.float32).reshape(-1, 4)
@@ -249,9 +249,10 @@ def draw_object_anchors(ax, image, box, anchors, fg_iou: float = 0.5, bg_iou: fl
     draw_boxes(ax, box, color=ZONE_COLORS["object"], linewidth=2.2, label="object")
     x1, y1 = frame[:, :2].min(0).values.tolist()
     x2, y2 = frame[:, 2:].max(0).values.tolist()
-    pad = margin * max(x2 - x1, y2 - y1)
-    ax.set_xlim(x1 - pad, x2 + pad)
-    ax.set_ylim(y2 + pad, y1 - pad)
+    half = (0.5 + margin) * max(x2 - x1, y2 - y1)       # a square view: panels keep their size
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    ax.set_xlim(cx - half, cx + half)
+    ax.set_ylim(cy + half, cy - half)
     ax.set_title(f"{image_title}{level_name}: best IoU {best:.2f}\n{counts['positive']} positive, "
                  f"{counts['ignored']} ignored", fontsize=8.5,
                  color=LEVEL_COLORS.get(level_name, "black"))
@@ -279,7 +280,7 @@ def plot_object_anchors(image, box, per_level_anchors, fg_iou: float = 0.5, bg_i
                  ("negative", "the best negatives"))]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
