@@ -90,11 +90,12 @@ def plot_learning_rate(schedules: dict, warmup: dict | int | None = None, marks:
         ax.set_ylim(0, lrs.max() * 1.08 if len(lrs) else 1)
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         if len(lrs) >= 10_000:
-            ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
+            ax.xaxis.set_major_formatter(ticker.FuncFormatter(
+                lambda v, _: f"{v / 1000:g}k" if v else "0"))
         ax.set_xlabel("iteration")
         ax.set_ylabel("learning rate")
         ax.set_title(label, fontsize=10)
-        ax.legend(fontsize=8, loc="center right")
+        ax.legend(fontsize=8, loc="upper right")
     fig.suptitle(title)
     return fig
 
