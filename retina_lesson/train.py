@@ -178,8 +178,10 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
             losses = model(images, targets)
             loss = config.cls_loss_scale * losses["classification"] + losses["bbox_regression"]
             if not torch.isfinite(loss):
+                kept = (f"the last good checkpoint is {ckpt_path}" if ckpt_path.is_file()
+                        else "no checkpoint was written yet")
                 raise NonFiniteLoss(f"loss became {loss.item()} at iteration {it} (epoch {epoch + 1})"
-                                    f"; the last good checkpoint is {ckpt_path}")
+                                    f"; {kept}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
