@@ -184,7 +184,8 @@ def plot_zone_anchors(image, boxes, anchors, matches, level_ids, levels=LEVEL_NA
 
 
 def plot_zone_counts_per_level(counts, levels=None, ax=None,
-                               title: str = "Anchors per zone and level"):
+                               title: str = "Anchors per zone and level",
+                               xlabel: str = "pyramid level"):
     """Grouped bars (log scale) of ``counts``: {level name: {"positive": n, "ignored": n,
     "negative": n}}; the exact numbers are written on the bars."""
     levels = list(counts) if levels is None else list(levels)
@@ -203,7 +204,7 @@ def plot_zone_counts_per_level(counts, levels=None, ax=None,
     ax.set_yscale("log")
     ax.set_ylim(0.7, max(max(c.values()) for c in counts.values()) * 20)
     ax.set_xticks(x, levels)
-    ax.set_xlabel("pyramid level")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("anchors (log scale)")
     ax.legend(fontsize=8, loc="upper right")
     ax.set_title(title)

@@ -321,25 +321,11 @@ def plot_positive_anchors(image, gt_boxes, anchors, matched, level_index, ax=Non
 def plot_zone_counts(counts: dict, ax=None):
     """Grouped bars (log scale) of positive / negative / ignored anchors per image
     (``counts``: image name -> {"positive": n, "negative": n, "ignored": n})."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 4))
-    zones = ("positive", "negative", "ignored")
-    x = np.arange(len(counts))
-    width = 0.26
-    for i, zone in enumerate(zones):
-        values = [c[zone] for c in counts.values()]
-        bars = ax.bar(x + (i - 1) * width, [max(v, 0.8) for v in values], width,
-                      color=ZONE_COLORS[zone], edgecolor="black", linewidth=0.5, label=zone)
-        for b, v in zip(bars, values):
-            ax.text(b.get_x() + b.get_width() / 2, max(v, 0.8), f"{v:,}", ha="center",
-                    va="bottom", fontsize=7)
-    ax.set_yscale("log")
-    ax.set_xticks(x, list(counts))
-    ax.set_ylabel("anchors (log scale)")
-    ax.set_xlabel("image of the batch")
-    ax.legend(fontsize=8)
-    ax.set_title("Focal loss: positive + negative anchors; box loss: positives only")
-    return ax
+    from .lesson_matching import plot_zone_counts_per_level
+
+    return plot_zone_counts_per_level(
+        counts, ax=ax, xlabel="image of the batch",
+        title="Focal loss: positive + negative anchors; box loss: positives only")
 
 
 def plot_loss_terms(per_image: dict, mean: dict | None = None, ax=None):
