@@ -94,30 +94,37 @@ class RetinaNet(nn.Module):
     # ----------------------------------------------------------------- loss
     def compute_loss(self, targets: list[dict], head_outputs: dict, anchors: Tensor) -> dict:
         """Focal loss over non-ignored anchors and box loss over positives, each divided by the
-        image's number of positive anchors (at least 1), averaged over the batch (Sec. 4)."""
-        cls_losses, box_losses = [], []
-        for target, logits, deltas in zip(targets, head_outputs["cls_logits"],
-                                          head_outputs["bbox_regression"]):
-            boxes, labels = target["boxes"], target["labels"]
-            matched = self.match(boxes, anchors)
-            positive = matched >= 0
-            num_pos = max(1, int(positive.sum()))
-            gt_classes = torch.zeros_like(logits)
-            gt_classes[positive, labels[matched[positive]]] = 1.0
-            valid = matched != IGNORED
-            cls_losses.append(sigmoid_focal_loss(logits[valid], gt_classes[valid], self.focal_alpha,
-                                                 self.focal_gamma, reduction="sum") / num_pos)
-            pos_idx = torch.where(positive)[0]
-            matched_boxes, pos_anchors = boxes[matched[pos_idx]], anchors[pos_idx]
-            if self.box_loss == "giou":
-                loss = generalized_box_iou_loss(decode(deltas[pos_idx], pos_anchors), matched_boxes,
-                                                reduction="sum")
-            else:
-                loss_fn = l1_loss if self.box_loss == "l1" else smooth_l1_loss
-                loss = loss_fn(deltas[pos_idx], encode(matched_boxes, pos_anchors))
-            box_losses.append(loss / num_pos)
-        n = max(1, len(targets))
-        return {"classification": sum(cls_losses) / n, "bbox_regression": sum(box_losses) / n}
+        image's number of positive anchors (at least 1), averaged over the batch (Sec. 4).
+
+        Matching is per image; the losses are computed for the whole batch at once (the same
+        numbers as a loop over images, as torchvision's, in a few large operations).
+        """
+        logits, deltas = head_outputs["cls_logits"], head_outputs["bbox_regression"]
+        matched = torch.stack([self.match(t["boxes"], anchors) for t in targets])  # [B, A]
+        positive = matched >= 0
+        num_pos = positive.sum(dim=1).clamp(min=1).to(logits.dtype)               # [B]
+        # positives as (image, anchor) pairs, and the object of each in the batch's boxes
+        img_idx, anchor_idx = torch.where(positive)
+        first = torch.tensor([0] + [len(t["boxes"]) for t in targets[:-1]],
+                             device=matched.device).cumsum(0)
+        obj_idx = matched[img_idx, anchor_idx] + first[img_idx]
+        boxes = torch.cat([t["boxes"] for t in targets]).to(logits.dtype)
+        labels = torch.cat([t["labels"] for t in targets])
+        gt_classes = torch.zeros_like(logits)
+        gt_classes[img_idx, anchor_idx, labels[obj_idx]] = 1.0
+        focal = sigmoid_focal_loss(logits, gt_classes, self.focal_alpha, self.focal_gamma)
+        focal = focal.masked_fill((matched == IGNORED).unsqueeze(-1), 0.0)
+        cls_loss = focal.sum(dim=(1, 2)) / num_pos
+
+        pos_deltas, pos_anchors, matched_boxes = deltas[img_idx, anchor_idx], anchors[anchor_idx], boxes[obj_idx]
+        if self.box_loss == "giou":
+            per_anchor = generalized_box_iou_loss(decode(pos_deltas, pos_anchors), matched_boxes)
+        else:
+            loss_fn = l1_loss if self.box_loss == "l1" else smooth_l1_loss
+            per_anchor = loss_fn(pos_deltas, encode(matched_boxes, pos_anchors),
+                                 reduction="none").sum(dim=1)
+        box_loss = logits.new_zeros(len(targets)).index_add(0, img_idx, per_anchor) / num_pos
+        return {"classification": cls_loss.mean(), "bbox_regression": box_loss.mean()}
 
     def _check_targets(self, targets):
         if targets is None:
