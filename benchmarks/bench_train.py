@@ -49,24 +49,39 @@ def speed(config: TrainConfig, train_set, device) -> None:
     print(f"{'':<28}{'train img/s':>14}{'inference img/s':>18}")
     print(f"{'ours (' + config.preset + ')':<28}{images_per_second(model, batch, True):>14.1f}"
           f"{images_per_second(model, batch, False):>18.1f}")
-    if config.preset == "paper":  # torchvision builds the same network: compare
-        from torchvision.models.detection import RetinaNet as TVRetinaNet
-        from torchvision.models.detection.anchor_utils import AnchorGenerator
+    tv = torchvision_twin(model, config, train_set.num_classes).to(device)
+    print(f"{'torchvision (same network)':<28}{images_per_second(tv, batch, True):>14.1f}"
+          f"{images_per_second(tv, batch, False):>18.1f}")
 
-        class Body(torch.nn.Module):
-            def __init__(self, ours):
-                super().__init__()
-                self.backbone, self.fpn, self.out_channels = ours.backbone, ours.fpn, ours.fpn.out_channels
 
-            def forward(self, x):
-                return self.fpn(self.backbone(x))
+def torchvision_twin(model, config: TrainConfig, num_classes: int):
+    """torchvision's RetinaNet class around our backbone + FPN, with the preset's head and loss."""
+    from functools import partial
 
-        sizes = tuple((s, int(s * 2 ** (1 / 3)), int(s * 2 ** (2 / 3))) for s in config.anchor_sizes)
-        tv = TVRetinaNet(Body(model), train_set.num_classes, min_size=128, max_size=1333,
-                         anchor_generator=AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * 5),
-                         detections_per_img=100, _skip_resize=True).to(device)
-        print(f"{'torchvision (same network)':<28}{images_per_second(tv, batch, True):>14.1f}"
-              f"{images_per_second(tv, batch, False):>18.1f}")
+    from torchvision.models.detection import RetinaNet as TVRetinaNet
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.retinanet import RetinaNetHead
+
+    class Body(torch.nn.Module):
+        def __init__(self, ours):
+            super().__init__()
+            self.backbone, self.fpn, self.out_channels = ours.backbone, ours.fpn, ours.fpn.out_channels
+
+        def forward(self, x):
+            return self.fpn(self.backbone(x))
+
+    kw = config.model_kwargs()
+    channels = config.fpn_channels
+    norm = (partial(torch.nn.GroupNorm, max(1, min(32, channels // 4)))
+            if kw["head_norm"] == "gn" else None)
+    head = RetinaNetHead(channels, 9, num_classes, norm_layer=norm)
+    for sub in (head.classification_head, head.regression_head):
+        sub.conv = sub.conv[:kw["head_convs"]]
+    head.regression_head._loss_type = kw["box_loss"]
+    sizes = tuple((s, s * 2 ** (1 / 3), s * 2 ** (2 / 3)) for s in config.anchor_sizes)
+    return TVRetinaNet(Body(model), num_classes, min_size=128, max_size=1333, head=head,
+                       anchor_generator=AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * 5),
+                       detections_per_img=100, _skip_resize=True)
 
 
 def main():

@@ -26,10 +26,12 @@ __all__ = ["CLASSES", "make_shapes", "shapes_root", "ensure_shapes", "shapes_dat
            "CocoDataset", "collate_fn", "hflip", "object_sizes", "load_image"]
 
 
-def load_image(path) -> torch.Tensor:
-    """An image file as a float tensor [3, H, W] in [0, 1]."""
+def load_image(path, dtype=torch.float32) -> torch.Tensor:
+    """An image file as a float tensor [3, H, W] in [0, 1] (``dtype=torch.uint8``: 0..255)."""
     with Image.open(path) as img:
         array = np.asarray(img.convert("RGB"))
+    if dtype == torch.uint8:
+        return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
     # in numpy (one thread): torch's small-tensor ops can stall on a busy multi-core machine
     array = np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32)
     array /= 255.0
@@ -79,11 +81,13 @@ class CocoDataset(Dataset):
     (reason -> count, also reported as one warning). ``train=True`` turns on a horizontal flip
     with probability ``flip_prob``, drawn from ``generator`` (a ``torch.Generator`` or an int
     seed: with ``num_workers=0`` the flips are then reproducible; DataLoader workers draw from
-    their own RNG, which the DataLoader seeds from ``torch``'s global seed).
+    their own RNG, which the DataLoader seeds from ``torch``'s global seed). ``cache=True`` keeps
+    every decoded image in memory (as uint8) after its first read: for small datasets that are
+    read every epoch (the shapes data: 3000 x 48 KiB), it saves the PNG decoding, ~8% of a step.
     """
 
     def __init__(self, image_dir, ann_file, train: bool = False, flip_prob: float = 0.5,
-                 generator=None):
+                 generator=None, cache: bool = False):
         self.image_dir, self.ann_file = Path(image_dir), Path(ann_file)
         if not self.ann_file.is_file():
             raise FileNotFoundError(f"COCO annotation file not found: {self.ann_file}")
@@ -94,6 +98,7 @@ class CocoDataset(Dataset):
         if isinstance(generator, int):
             generator = torch.Generator().manual_seed(generator)
         self.generator = generator
+        self._cache = {} if cache else None
         self._categories = {int(c["id"]): str(c["name"]) for c in data["categories"]}
         self._images = sorted(data["images"], key=lambda im: im["id"])
         missing = [self.image_dir / im["file_name"] for im in self._images
@@ -191,7 +196,12 @@ class CocoDataset(Dataset):
 
     def load(self, index: int):
         """``(image, target)`` with no augmentation (what evaluation uses)."""
-        return load_image(self.image_dir / self._images[index]["file_name"]), self.target(index)
+        path = self.image_dir / self._images[index]["file_name"]
+        if self._cache is None:
+            return load_image(path), self.target(index)
+        if index not in self._cache:
+            self._cache[index] = load_image(path, dtype=torch.uint8)
+        return self._cache[index].float().div_(255.0), self.target(index)
 
     def __getitem__(self, index: int):
         image, target = self.load(index)
@@ -232,10 +242,14 @@ def object_sizes(dataset) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def shapes_datasets(root=None, quick: bool | None = None, flip_prob: float = 0.5, seed: int = 0,
-                    progress: bool = True):
-    """``(train, val)`` datasets of the shapes data, generated on first use (train flips)."""
+                    progress: bool = True, cache: bool | None = None):
+    """``(train, val)`` datasets of the shapes data, generated on first use (train flips).
+
+    The training images are cached in memory (``cache``) unless ``root`` names another dataset.
+    """
+    cache = root is None if cache is None else cache
     root = Path(root) if root is not None else ensure_shapes(quick, progress=progress)
     train = CocoDataset(root / "train", root / "instances_train.json", train=True,
-                        flip_prob=flip_prob, generator=seed)
+                        flip_prob=flip_prob, generator=seed, cache=cache)
     val = CocoDataset(root / "val", root / "instances_val.json")
     return train, val

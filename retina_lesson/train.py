@@ -8,6 +8,9 @@ The paper trains with SGD (momentum 0.9, weight decay 1e-4, lr 0.01, warm-up, st
 90k iterations, batch 16) from ImageNet weights. Here nothing is pre-trained and the budget is a few
 CPU minutes, so the default is AdamW with a linear warm-up and a cosine decay, which reaches a
 usable detector in that budget; ``--optimizer sgd --schedule step`` gives the paper's recipe.
+Measured on the shapes data, runs of 6000 training images (COCO AP on the validation split):
+AdamW lr 3e-3 0.103 vs SGD lr 0.02 0.060; batch 8 at lr 2e-3 0.13 vs batch 16 at lr 1e-3 to 5e-3
+0.09-0.12 and batch 4 at 1.5e-3 0.12; anchor sizes 1.5 x stride 0.103 vs sizes = stride 0.068.
 A checkpoint is written atomically after every epoch; ``--resume`` continues from it.
 """
 from __future__ import annotations
@@ -36,10 +39,10 @@ PRESETS = {
 class TrainConfig:
     """Everything a run depends on; saved in the checkpoint."""
     preset: str = "default"
-    epochs: int = 8
-    batch_size: int = 16
+    epochs: int = 5
+    batch_size: int = 8           # the paper: 16; at a fixed CPU budget more, smaller steps win
     optimizer: str = "adamw"      # or "sgd" (momentum 0.9, the paper)
-    lr: float = 1e-3              # sgd: 0.01 as in the paper
+    lr: float = 2e-3              # sgd: 0.01 as in the paper
     weight_decay: float = 1e-4
     schedule: str = "cosine"      # or "step": x0.1 at 2/3 and 8/9 of training (60k, 80k of 90k)
     warmup_iters: int = 100
@@ -47,7 +50,7 @@ class TrainConfig:
     backbone: str = "resnet_tiny"
     fpn_channels: int = 64
     image_size: int | None = None  # None: train at the images' own size (128 px)
-    anchor_sizes: tuple = (8, 16, 32, 64, 128)  # = the strides: 4x smaller than the paper's rule
+    anchor_sizes: tuple = (12, 24, 48, 96, 192)  # 1.5 x stride (paper: 4 x stride), lessons 09, 12
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
     prior: float = 0.01

@@ -94,3 +94,15 @@ def test_plot_best_anchor_iou_panels_and_zone_counts():
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["positive: 50.0% of 4 objects", "ignored: 25.0% of 4 objects",
                       "negative: 25.0% of 4 objects"]
+
+
+def test_plot_best_anchor_iou_wraps_panels_in_rows():
+    sizes = torch.tensor([9.0, 20.0, 40.0, 70.0])
+    best = {name: torch.tensor([0.1, 0.45, 0.6, 0.9]) for name in "abc"}
+    fig = viz.plot_best_anchor_iou(sizes, best, ncols=2)
+    assert len(fig.axes) == 4 and not fig.axes[3].axison      # 2 x 2, the spare panel hidden
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
+    assert fig.get_size_inches() == pytest.approx([10.4, 8.0])
+    fig = viz.plot_best_anchor_iou(sizes, best)                # default: one row
+    assert len(fig.axes) == 3 and fig.get_size_inches() == pytest.approx([15.6, 4.0])
+    plt.close("all")

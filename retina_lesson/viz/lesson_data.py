@@ -183,18 +183,23 @@ def detection_gallery(images, targets, detections, class_names, ncols: int = 4, 
 
 
 def plot_best_anchor_iou(sizes, best_ious: dict, fg_iou: float = 0.5, bg_iou: float = 0.4,
-                         max_points: int = 3000, seed: int = 0,
+                         max_points: int = 3000, seed: int = 0, ncols: int | None = None,
                          title: str = "Each object's best IoU with any anchor"):
     """One panel per anchor configuration: object size (log x) against the object's best IoU
     with an anchor, coloured by the zone that IoU falls in (Sec. 4: >= 0.5 positive, < 0.4
     background). ``best_ious`` maps a label to a tensor aligned with ``sizes``; at most
-    ``max_points`` objects (a fixed random sample) are drawn. Returns the figure."""
+    ``max_points`` objects (a fixed random sample) are drawn. The panels fill rows of ``ncols``
+    (default: all in one row). Returns the figure."""
     sizes = np.asarray(torch.as_tensor(sizes, dtype=torch.float32))
     rng = np.random.default_rng(seed)
     pick = rng.permutation(len(sizes))[:max_points] if len(sizes) > max_points else slice(None)
-    fig, axes = plt.subplots(1, len(best_ious), figsize=(5.2 * len(best_ious), 4), squeeze=False,
+    ncols = max(1, min(ncols or len(best_ious), len(best_ious)))
+    nrows = -(-len(best_ious) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4 * nrows), squeeze=False,
                              sharey=True, layout="constrained")
-    for ax, (label, best) in zip(axes[0], best_ious.items()):
+    for ax in axes.flat[len(best_ious):]:
+        ax.axis("off")
+    for ax, (label, best) in zip(axes.flat, best_ious.items()):
         best = np.asarray(torch.as_tensor(best, dtype=torch.float32))
         zones = {"positive": best >= fg_iou, "ignored": (best >= bg_iou) & (best < fg_iou),
                  "negative": best < bg_iou}
