@@ -116,7 +116,8 @@ class RetinaNet(nn.Module):
         focal = focal.masked_fill((matched == IGNORED).unsqueeze(-1), 0.0)
         cls_loss = focal.sum(dim=(1, 2)) / num_pos
 
-        pos_deltas, pos_anchors, matched_boxes = deltas[img_idx, anchor_idx], anchors[anchor_idx], boxes[obj_idx]
+        pos_deltas, pos_anchors = deltas[img_idx, anchor_idx], anchors[anchor_idx]
+        matched_boxes = boxes[obj_idx]
         if self.box_loss == "giou":
             per_anchor = generalized_box_iou_loss(decode(pos_deltas, pos_anchors), matched_boxes)
         else:
