@@ -62,6 +62,8 @@ def torchvision_twin(model, config: TrainConfig, num_classes: int):
     from torchvision.models.detection.anchor_utils import AnchorGenerator
     from torchvision.models.detection.retinanet import RetinaNetHead
 
+    from retina_lesson.heads import gn_groups
+
     class Body(torch.nn.Module):
         def __init__(self, ours):
             super().__init__()
@@ -72,7 +74,7 @@ def torchvision_twin(model, config: TrainConfig, num_classes: int):
 
     kw = config.model_kwargs()
     channels = config.fpn_channels
-    norm = (partial(torch.nn.GroupNorm, max(1, min(32, channels // 4)))
+    norm = (partial(torch.nn.GroupNorm, gn_groups(channels))
             if kw["head_norm"] == "gn" else None)
     head = RetinaNetHead(channels, 9, num_classes, norm_layer=norm)
     for sub in (head.classification_head, head.regression_head):

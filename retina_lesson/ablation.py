@@ -11,11 +11,11 @@ its checkpoint holds a finished run of the same configuration, loaded) by
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 from .evaluate import coco_evaluate
-from .train import TrainConfig, ensure_trained, load_checkpoint
+from .train import TrainConfig, ensure_trained, finished_run
 
 __all__ = ["PAPER_TABLE1A", "PAPER_TABLE1B", "SETTINGS", "QUICK_SETTINGS", "setting_label",
            "ablation_configs", "run_ablation", "paper_reference", "format_ablation_table",
@@ -72,10 +72,7 @@ def run_ablation(configs: dict, train_set, val_set, out_root, progress: bool = T
     rows = []
     for name, config in configs.items():
         out_dir = Path(out_root) / name
-        ckpt = out_dir / "last.pt"
-        state = load_checkpoint(ckpt) if ckpt.is_file() else None
-        reused = bool(state and state["config"] == asdict(config)
-                      and state["epoch"] >= config.epochs)
+        reused = finished_run(out_dir / "last.pt", config) is not None
         model, history = ensure_trained(config, out_dir=out_dir, train_set=train_set,
                                         progress=progress, device=device)
         metrics = coco_evaluate(model, val_set, progress=progress, device=device)

@@ -19,6 +19,11 @@ from torch import Tensor, nn
 from .losses import prior_bias
 
 
+def gn_groups(channels: int) -> int:
+    """GroupNorm groups of the head: 32 (torchvision's v2) at 256 channels, 4 channels a group below."""
+    return max(1, min(32, channels // 4))
+
+
 class Subnet(nn.Module):
     """``num_convs`` x (conv 3x3 [+ GroupNorm] + ReLU) followed by a 3x3 output conv."""
 
@@ -29,7 +34,7 @@ class Subnet(nn.Module):
             raise ValueError(f"norm must be None or 'gn', got {norm!r}")
         self.convs = nn.ModuleList(nn.Conv2d(channels, channels, 3, padding=1, bias=norm is None)
                                    for _ in range(num_convs))
-        self.norms = nn.ModuleList(nn.GroupNorm(max(1, min(32, channels // 4)), channels)
+        self.norms = nn.ModuleList(nn.GroupNorm(gn_groups(channels), channels)
                                    for _ in range(num_convs)) if norm == "gn" else None
         self.out = nn.Conv2d(channels, out_per_anchor * num_anchors, 3, padding=1)
         self.out_per_anchor = out_per_anchor

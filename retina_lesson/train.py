@@ -213,6 +213,15 @@ def quick_config(**overrides) -> TrainConfig:
     return TrainConfig(**{"epochs": 1, "max_train_images": 160, "warmup_iters": 5, **overrides})
 
 
+def finished_run(ckpt, config: TrainConfig) -> dict | None:
+    """The state in ``ckpt`` when it holds a finished run of ``config``; None otherwise."""
+    ckpt = Path(ckpt)
+    state = load_checkpoint(ckpt) if ckpt.is_file() else None
+    if state and state["config"] == asdict(config) and state["epoch"] >= config.epochs:
+        return state
+    return None
+
+
 def ensure_trained(config: TrainConfig | None = None, out_dir=None, train_set=None,
                    progress: bool = True, device=None):
     """The trained model of ``config``: loaded from ``out_dir/last.pt`` when that checkpoint holds
@@ -227,9 +236,10 @@ def ensure_trained(config: TrainConfig | None = None, out_dir=None, train_set=No
     config = config or (quick_config() if is_quick() else TrainConfig())
     out_dir = Path(out_dir or f"runs/{config.preset}{'_quick' if is_quick() else ''}")
     ckpt = out_dir / "last.pt"
-    same = ckpt.is_file() and load_checkpoint(ckpt)["config"] == asdict(config)
-    if same and load_checkpoint(ckpt)["epoch"] >= config.epochs:
-        return model_from_checkpoint(ckpt, device), list(load_checkpoint(ckpt)["history"])
+    state = finished_run(ckpt, config)
+    if state is not None:
+        return model_from_checkpoint(ckpt, device), list(state["history"])
+    same = ckpt.is_file() and load_checkpoint(ckpt)["config"] == asdict(config)  # resume it
     if train_set is None:
         train_set, _ = shapes_datasets(progress=progress)
     return train(config, train_set, out_dir, resume=same, device=device, progress=progress)
@@ -264,7 +274,6 @@ def main(argv=None):
         if getattr(args, name) is not None:
             setattr(config, name, getattr(args, name))
     train_set, val_set = shapes_datasets(args.data, quick=quick, progress=not args.no_progress)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     device = default_device()
     print(f"training on {device} ({torch.get_num_threads()} threads): {len(train_set)} images, "
           f"{config.epochs} epochs, preset {config.preset!r}")

@@ -6,15 +6,12 @@ from torchvision.models.detection import retinanet_resnet50_fpn_v2
 
 from retina_lesson.compat import convert_state_dict, from_torchvision, load_torchvision_checkpoint
 
-from .test_model import images_and_targets
+from .test_model import images_and_targets, make_pair
 
 
 @pytest.fixture(scope="module")
 def pair_v2():
-    torch.manual_seed(0)
-    tv = retinanet_resnet50_fpn_v2(weights=None, weights_backbone=None, min_size=128, max_size=224)
-    torch.nn.init.constant_(tv.head.classification_head.cls_logits.bias, -2.0)  # non-empty output
-    return tv, from_torchvision(tv)
+    return make_pair(retinanet_resnet50_fpn_v2)
 
 
 def test_v2_layout_is_detected(pair_v2):

@@ -15,12 +15,17 @@ from retina_lesson.losses import prior_bias
 from retina_lesson.model import RetinaNet
 
 
-@pytest.fixture(scope="module")
-def pair():
+def make_pair(builder=retinanet_resnet50_fpn):
+    """A seeded random torchvision RetinaNet (small images) and ours built from it."""
     torch.manual_seed(0)
-    tv = retinanet_resnet50_fpn(weights=None, weights_backbone=None, min_size=128, max_size=224)
+    tv = builder(weights=None, weights_backbone=None, min_size=128, max_size=224)
     torch.nn.init.constant_(tv.head.classification_head.cls_logits.bias, -2.0)  # non-empty output
     return tv, from_torchvision(tv)
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return make_pair()
 
 
 def images_and_targets():
