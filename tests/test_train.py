@@ -1,13 +1,14 @@
 """The training loop: loss falls, checkpoints are atomic and resumable, NaN stops cleanly."""
 import math
+from dataclasses import asdict
 
 import pytest
 import torch
 
 from retina_lesson.data import shapes_datasets
 from retina_lesson.shapes import make_shapes
-from retina_lesson.train import (NonFiniteLoss, TrainConfig, learning_rate, load_checkpoint,
-                                 model_from_checkpoint, save_checkpoint, train)
+from retina_lesson.train import (NonFiniteLoss, TrainConfig, build_model, learning_rate,
+                                 load_checkpoint, model_from_checkpoint, save_checkpoint, train)
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +108,20 @@ def test_missing_checkpoint_and_bad_options(tmp_path):
         load_checkpoint(tmp_path / "none.pt")
     with pytest.raises(ValueError, match="preset"):
         TrainConfig(preset="fast").model_kwargs()
+
+
+def test_presets_set_gamma_and_config_sets_backbone_width():
+    assert TrainConfig().focal_gamma == 1.0 and TrainConfig(preset="paper").focal_gamma == 2.0
+    assert TrainConfig(preset="paper", focal_gamma=0.5).model_kwargs()["focal_gamma"] == 0.5
+    assert TrainConfig(preset="paper").model_kwargs()["focal_gamma"] == 2.0
+    model = build_model(5, TrainConfig(backbone_width=16, fpn_channels=8))
+    assert model.backbone.out_channels == [32, 64, 128] and model.focal_gamma == 1.0
+
+
+def test_checkpoint_written_before_backbone_width_loads_at_width_32(tmp_path):
+    config = TrainConfig(backbone_width=32, fpn_channels=8)
+    saved = asdict(config)
+    del saved["backbone_width"]
+    save_checkpoint(tmp_path / "old.pt", model=build_model(5, config).state_dict(), config=saved,
+                    num_classes=5)
+    assert model_from_checkpoint(tmp_path / "old.pt", "cpu").backbone.out_channels == [64, 128, 256]
