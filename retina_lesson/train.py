@@ -26,9 +26,9 @@ training seconds on this project's 2-core CPU):
       width 16, 16 epochs (48k)                                     302 s   0.526
       11 epochs (33k)                                               268 s   0.512
       10 epochs (30k)                                               278 s   0.496
-      9 epochs (27k): the default, which keeps the whole command    270 s   0.456
-      (data generation and evaluation included) under 5 minutes
-      (10 and 9 epochs ran in a slower hour of this shared machine: 100-108 img/s, not 120-130)
+      9 epochs (27k): the default                                   270 s   0.456
+      (10 and 9 epochs ran in a slower hour of this shared machine: 100-108 img/s, not 120-130;
+      9 epochs keep the whole command, data generation included, within 5 minutes at 120-130)
 
 Earlier, at 6000 images: AdamW lr 3e-3 0.103 vs SGD lr 0.02 0.060; anchor sizes 1.5 x stride 0.103
 vs sizes = stride 0.068. Width 24 and FPN 32 are this module's defaults only: lessons 06-08 build
