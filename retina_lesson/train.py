@@ -145,9 +145,9 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
-def model_from_checkpoint(path, device=None) -> RetinaNet:
-    """Rebuild the trained model stored in a checkpoint, in eval mode."""
-    state = load_checkpoint(path)
+def model_from_checkpoint(path, device=None, state: dict | None = None) -> RetinaNet:
+    """Rebuild the trained model stored in a checkpoint, in eval mode (``state``: already loaded)."""
+    state = state if state is not None else load_checkpoint(path)
     # checkpoints written before ``backbone_width`` existed trained resnet_tiny at width 32
     config = TrainConfig(**{"backbone_width": 32, **state["config"]})
     model = RetinaNet(state["num_classes"], **config.model_kwargs())
@@ -246,13 +246,17 @@ def quick_config(**overrides) -> TrainConfig:
                           **overrides})
 
 
-def finished_run(ckpt, config: TrainConfig) -> dict | None:
-    """The state in ``ckpt`` when it holds a finished run of ``config``; None otherwise."""
+def run_state(ckpt, config: TrainConfig) -> dict | None:
+    """The state in ``ckpt`` when ``config`` wrote it (finished or not); None otherwise."""
     ckpt = Path(ckpt)
     state = load_checkpoint(ckpt) if ckpt.is_file() else None
-    if state and state["config"] == asdict(config) and state["epoch"] >= config.epochs:
-        return state
-    return None
+    return state if state and state["config"] == asdict(config) else None
+
+
+def finished_run(ckpt, config: TrainConfig) -> dict | None:
+    """The state in ``ckpt`` when it holds a finished run of ``config``; None otherwise."""
+    state = run_state(ckpt, config)
+    return state if state and state["epoch"] >= config.epochs else None
 
 
 def ensure_trained(config: TrainConfig | None = None, out_dir=None, train_set=None,
@@ -269,13 +273,13 @@ def ensure_trained(config: TrainConfig | None = None, out_dir=None, train_set=No
     config = config or (quick_config() if is_quick() else TrainConfig())
     out_dir = Path(out_dir or f"runs/{config.preset}{'_quick' if is_quick() else ''}")
     ckpt = out_dir / "last.pt"
-    state = finished_run(ckpt, config)
-    if state is not None:
-        return model_from_checkpoint(ckpt, device), list(state["history"])
-    same = ckpt.is_file() and load_checkpoint(ckpt)["config"] == asdict(config)  # resume it
+    state = run_state(ckpt, config)  # read once: finished -> load it, unfinished -> resume it
+    if state is not None and state["epoch"] >= config.epochs:
+        return model_from_checkpoint(ckpt, device, state), list(state["history"])
     if train_set is None:
         train_set, _ = shapes_datasets(progress=progress)
-    return train(config, train_set, out_dir, resume=same, device=device, progress=progress)
+    return train(config, train_set, out_dir, resume=state is not None, device=device,
+                 progress=progress)
 
 
 def main(argv=None):
