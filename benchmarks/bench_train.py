@@ -55,7 +55,8 @@ def speed(config: TrainConfig, train_set, device) -> None:
 
 
 def torchvision_twin(model, config: TrainConfig, num_classes: int):
-    """torchvision's RetinaNet class around our backbone + FPN, with the preset's head and loss."""
+    """torchvision's RetinaNet class around our backbone + FPN, with the preset's head and box loss,
+    in the same memory format. For speed only: torchvision's focal loss is fixed at gamma 2."""
     from functools import partial
 
     from torchvision.models.detection import RetinaNet as TVRetinaNet
@@ -81,9 +82,10 @@ def torchvision_twin(model, config: TrainConfig, num_classes: int):
         sub.conv = sub.conv[:kw["head_convs"]]
     head.regression_head._loss_type = kw["box_loss"]
     sizes = tuple((s, s * 2 ** (1 / 3), s * 2 ** (2 / 3)) for s in config.anchor_sizes)
-    return TVRetinaNet(Body(model), num_classes, min_size=128, max_size=1333, head=head,
+    twin = TVRetinaNet(Body(model), num_classes, min_size=128, max_size=1333, head=head,
                        anchor_generator=AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * 5),
                        detections_per_img=100, _skip_resize=True)
+    return twin.to(memory_format=torch.channels_last) if config.channels_last else twin
 
 
 def main():

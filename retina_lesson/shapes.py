@@ -20,6 +20,7 @@ import colorsys
 import json
 import math
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -207,12 +208,26 @@ def _check_ours(root: Path):
                                   f"choose another root")
 
 
+def _write_image(job):
+    """Draw image ``i`` of a split from its own seed, write its PNG; return its objects."""
+    cfg, split_id, folder, i = job
+    rng = np.random.default_rng([cfg["seed"], split_id, i])
+    objects = _place_objects(rng, cfg)
+    name = f"{i + 1:06d}.png"
+    tmp = folder / f"{name}.{os.getpid()}.tmp"  # atomic: another process may read it
+    Image.fromarray(_render(rng, cfg, objects)).save(tmp, format="PNG", compress_level=1)
+    tmp.replace(folder / name)
+    return objects
+
+
 def make_shapes(root="data/shapes", num_train=3000, num_val=200, image_size=128, seed=0,
-                progress=True, **options) -> Path:
+                progress=True, workers: int | None = None, **options) -> Path:
     """Write the dataset: ``root/{train,val}/*.png`` and ``root/instances_{train,val}.json``.
 
     ``options`` go to :func:`shapes_config` (``size_range``, ``max_objects``, ``max_iou``,
     ``empty_fraction``). Returns ``root``; does nothing when the files already match.
+    ``workers`` processes draw the images (default: one per CPU core); every image comes from its
+    own seed, so the files do not depend on how many.
     """
     from tqdm.auto import tqdm
 
@@ -222,30 +237,32 @@ def make_shapes(root="data/shapes", num_train=3000, num_val=200, image_size=128,
         return root
     _check_ours(root)
     bar = tqdm(total=num_train + num_val, desc=f"shapes -> {root}", disable=not progress)
-    for split_id, split in enumerate(SPLITS):
-        folder = root / split
-        folder.mkdir(parents=True, exist_ok=True)
-        images, annotations = [], []
-        for i in range(cfg[f"num_{split}"]):
-            rng = np.random.default_rng([cfg["seed"], split_id, i])
-            objects = _place_objects(rng, cfg)
-            name = f"{i + 1:06d}.png"
-            tmp = folder / f"{name}.{os.getpid()}.tmp"  # atomic: another process may read it
-            Image.fromarray(_render(rng, cfg, objects)).save(tmp, format="PNG", compress_level=1)
-            tmp.replace(folder / name)
-            images.append({"id": i + 1, "file_name": name, "width": image_size,
-                           "height": image_size})
-            for cat, box in objects:
-                annotations.append({"id": len(annotations) + 1, "image_id": i + 1,
-                                    "category_id": cat, "bbox": box, "area": box[2] * box[3],
-                                    "iscrowd": 0})
-            bar.update(1)
-        for old in folder.glob("[0-9]" * 6 + ".png"):  # left over from a larger configuration
-            if int(old.stem) > cfg[f"num_{split}"]:
-                old.unlink()
-        tmp = root / f"instances_{split}.json.{os.getpid()}.tmp"  # written last: marks completion
-        tmp.write_text(_coco_json(cfg, split, images, annotations))
-        tmp.replace(root / f"instances_{split}.json")
+    workers = min(os.cpu_count() or 1, 8) if workers is None else workers
+    pool = ProcessPoolExecutor(workers) if workers > 1 else None
+    try:
+        for split_id, split in enumerate(SPLITS):
+            folder = root / split
+            folder.mkdir(parents=True, exist_ok=True)
+            jobs = [(cfg, split_id, folder, i) for i in range(cfg[f"num_{split}"])]
+            drawn = pool.map(_write_image, jobs, chunksize=32) if pool else map(_write_image, jobs)
+            images, annotations = [], []
+            for i, objects in enumerate(drawn):  # in index order: the JSON is the same every time
+                images.append({"id": i + 1, "file_name": f"{i + 1:06d}.png", "width": image_size,
+                               "height": image_size})
+                for cat, box in objects:
+                    annotations.append({"id": len(annotations) + 1, "image_id": i + 1,
+                                        "category_id": cat, "bbox": box, "area": box[2] * box[3],
+                                        "iscrowd": 0})
+                bar.update(1)
+            for old in folder.glob("[0-9]" * 6 + ".png"):  # left over from a larger configuration
+                if int(old.stem) > cfg[f"num_{split}"]:
+                    old.unlink()
+            tmp = root / f"instances_{split}.json.{os.getpid()}.tmp"  # written last: marks completion
+            tmp.write_text(_coco_json(cfg, split, images, annotations))
+            tmp.replace(root / f"instances_{split}.json")
+    finally:
+        if pool is not None:
+            pool.shutdown()
     bar.close()
     return root
 

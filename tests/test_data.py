@@ -39,13 +39,15 @@ def test_layout_and_coco_fields(shapes):
         assert ids == list(range(1, len(ids) + 1))
 
 
-def test_deterministic_byte_for_byte(shapes, tmp_path):
-    again = make_shapes(tmp_path / "again", progress=False, **SMALL)
+@pytest.mark.parametrize("workers", [1, 3])
+def test_deterministic_byte_for_byte(shapes, tmp_path, workers):
+    # whatever the number of drawing processes (the fixture used the default, one per core)
+    again = make_shapes(tmp_path / "again", progress=False, workers=workers, **SMALL)
     for split in ("train", "val"):
         name = f"instances_{split}.json"
         assert (again / name).read_bytes() == (shapes / name).read_bytes()
-    png = "train/000003.png"
-    assert (again / png).read_bytes() == (shapes / png).read_bytes()
+    for png in ("train/000003.png", "val/000002.png"):
+        assert (again / png).read_bytes() == (shapes / png).read_bytes()
 
 
 def test_skip_when_config_matches_and_regenerate_when_not(tmp_path):

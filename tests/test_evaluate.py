@@ -124,6 +124,34 @@ def test_match_detections():
     assert tp.shape == (0,) and not found.any()
 
 
+def test_match_detections_breaks_ties_as_cocoeval():
+    """Two equal objects and a detection with the same IoU to both (lesson 11's image 63): COCOeval
+    gives it the *last* one, leaving the first to the next detection; our greedy loop must agree."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    gt = torch.tensor([[6.0, 97, 29, 120], [9, 84, 32, 107]])
+    det = torch.tensor([[6.0, 84, 32, 120], [6, 98, 28, 120]])  # the first covers both: IoU 529/936
+    scores = [0.38, 0.28]
+    tp, found = match_detections(det, scores, [1, 1], gt, [1, 1])
+    coco_gt = COCO()
+    coco_gt.dataset = {"images": [{"id": 1, "width": 128, "height": 128}],
+                       "categories": [{"id": 1, "name": "circle"}],
+                       "annotations": [{"id": i + 1, "image_id": 1, "category_id": 1, "iscrowd": 0,
+                                        "bbox": [x1, y1, x2 - x1, y2 - y1],
+                                        "area": (x2 - x1) * (y2 - y1)}
+                                       for i, (x1, y1, x2, y2) in enumerate(gt.tolist())]}
+    coco_gt.createIndex()
+    results = [{"image_id": 1, "category_id": 1, "score": s, "bbox": [x1, y1, x2 - x1, y2 - y1]}
+               for s, (x1, y1, x2, y2) in zip(scores, det.tolist())]
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_eval = COCOeval(coco_gt, coco_gt.loadRes(results), "bbox")
+        coco_eval.evaluate()
+    coco_tp = next(e for e in coco_eval.evalImgs if e is not None)["dtMatches"][0] > 0
+    assert coco_tp.tolist() == [True, True] == tp.tolist()  # the first-of-equals rule gives [T, F]
+    assert found.all()
+
+
 def test_format_ap_table():
     ours = {**dict.fromkeys(METRICS, 0.5), "APl": -1.0}
     text = format_ap_table({**PAPER_TABLE2, "ours": ours})

@@ -4,7 +4,8 @@ from torchvision.models.detection._utils import Matcher
 
 from retina_lesson.anchors import generate_anchors
 from retina_lesson.boxes import box_iou
-from retina_lesson.matching import IGNORED, NEGATIVE, clean_objects, match_anchors, zone_counts
+from retina_lesson.matching import (IGNORED, NEGATIVE, clean_objects, match_anchors,
+                                    match_anchors_batch, zone_counts)
 
 
 def random_objects(n, size=256, seed=0):
@@ -90,3 +91,51 @@ def test_low_quality_with_a_weak_object_and_ties_equals_torchvision():
     quantised[:-1] = (iou[:-1] * 20).floor() / 20
     for q in (iou, quantised):
         assert torch.equal(match_anchors(q), Matcher(0.5, 0.4, True)(q))
+
+
+def padded_ious(counts, seed=0, quantise=False):
+    """A batch of IoU matrices, objects padded with garbage rows, and the per-image matrices."""
+    anchors = generate_anchors((128, 128))
+    per_image = [box_iou(random_objects(c, size=128, seed=seed + i), anchors) for i, c in
+                 enumerate(counts)]
+    if quantise:  # ties between objects, as in the low-quality test above
+        per_image = [(q * 10).floor() / 10 + 1e-3 for q in per_image]
+    rows = max(counts)
+    batch = torch.rand(len(counts), rows, anchors.shape[0]) * 3 - 1  # padding holds anything
+    for b, q in enumerate(per_image):
+        batch[b, : len(q)] = q
+    return batch, per_image
+
+
+@pytest.mark.parametrize("low_quality", [True, False])
+@pytest.mark.parametrize("quantise", [False, True])
+def test_batch_equals_image_by_image_and_torchvision(low_quality, quantise):
+    counts = [3, 0, 7, 1, 5]  # an image without objects in the batch, padding in all but one
+    batch, per_image = padded_ious(counts, seed=3, quantise=quantise)
+    out = match_anchors_batch(batch, counts, allow_low_quality=low_quality)
+    assert out.shape == (len(counts), batch.shape[-1])
+    for b, q in enumerate(per_image):
+        expected = Matcher(0.5, 0.4, low_quality)(q) if len(q) else match_anchors(q)
+        assert torch.equal(out[b], match_anchors(q, allow_low_quality=low_quality))
+        assert torch.equal(out[b], expected)
+    assert (out[1] == NEGATIVE).all()
+
+
+def test_batch_of_empty_images_is_all_negative():
+    out = match_anchors_batch(torch.zeros(3, 0, 50), [0, 0, 0])
+    assert out.shape == (3, 50) and (out == NEGATIVE).all()
+
+
+def test_batch_errors_name_the_problem():
+    batch, _ = padded_ious([2, 3], seed=1)
+    with pytest.raises(ValueError, match=r"\[B, M_objects, N_anchors\]"):
+        match_anchors_batch(batch[0], [2])
+    with pytest.raises(ValueError, match="num_objects must give 0..3 objects for each of the 2"):
+        match_anchors_batch(batch, [2, 4])
+    bad = batch.clone()
+    bad[1, 1] = 0.0  # image 1's object 1 overlaps no anchor
+    with pytest.raises(ValueError, match=r"image 1: object\(s\) \[1\] overlap no anchor"):
+        match_anchors_batch(bad, [2, 3])
+    bad[1, 1, 0] = float("nan")
+    with pytest.raises(ValueError, match="no NaN"):
+        match_anchors_batch(bad, [2, 3])
