@@ -125,3 +125,21 @@ def test_checkpoint_written_before_backbone_width_loads_at_width_32(tmp_path):
     save_checkpoint(tmp_path / "old.pt", model=build_model(5, config).state_dict(), config=saved,
                     num_classes=5)
     assert model_from_checkpoint(tmp_path / "old.pt", "cpu").backbone.out_channels == [64, 128, 256]
+
+
+def test_channels_last_is_a_layout_not_another_model(tiny_data):
+    """channels_last stores the feature maps NHWC (faster convolutions on a CPU): the same weights
+    and the same losses; a checkpoint of either layout loads into the other."""
+    train_set, _ = tiny_data
+    images, targets = zip(*[train_set[i] for i in range(4)])
+    nchw = build_model(5, tiny_config(channels_last=False)).train()
+    nhwc = build_model(5, tiny_config(channels_last=True)).train()
+    conv = nhwc.backbone.layer1[0].conv1.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    assert nchw.backbone.layer1[0].conv1.weight.is_contiguous()
+    for a, b in zip(nchw.state_dict().values(), nhwc.state_dict().values()):
+        assert torch.equal(a, b)
+    la, lb = nchw(list(images), list(targets)), nhwc(list(images), list(targets))
+    for k in la:
+        assert torch.allclose(la[k], lb[k], rtol=1e-4, atol=1e-6), k
+    nchw.load_state_dict(nhwc.state_dict())
