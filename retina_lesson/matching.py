@@ -72,7 +72,7 @@ def match_anchors_batch(iou: Tensor, num_objects, fg_iou: float = 0.5, bg_iou: f
 
     ``iou`` is [B, M, N_anchors], image b's objects in its first ``num_objects[b]`` rows (the rest
     is padding, whatever it holds). The result equals ``match_anchors`` image by image; one set of
-    large operations instead of one per image (training: ~8 -> ~2 ms a batch of 16 on a CPU).
+    large operations instead of one per image (training on a CPU: 6% more images a second).
     """
     if not isinstance(iou, Tensor) or iou.dim() != 3:
         shape = list(iou.shape) if isinstance(iou, Tensor) else type(iou).__name__

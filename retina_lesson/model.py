@@ -99,8 +99,8 @@ class RetinaNet(nn.Module):
         if rows == 0:
             return torch.full((len(boxes), anchors.shape[0]), NEGATIVE, dtype=torch.int64,
                               device=anchors.device)
-        iou = anchors.new_full((len(boxes), rows, anchors.shape[0]), -1.0)
         device = anchors.device
+        iou = anchors.new_full((len(boxes), rows, anchors.shape[0]), -1.0)
         image = torch.repeat_interleave(torch.arange(len(boxes), device=device),
                                         torch.tensor(counts, device=device))
         row = torch.cat([torch.arange(c, device=device) for c in counts])
