@@ -36,6 +36,9 @@ training seconds on this project's 2-core CPU):
       30 epochs (89k)                                               798 s   0.626
     (batch 32 + channels-last + one matching pass per batch: 94 -> 125 img/s, measured side by
     side in one process; the times in this table come from different hours: 86-135 img/s)
+    the planning prototype's recipe: FPN 64, width 32, batch 16,
+      AdamW 1e-3, gamma 2, anchors 8..128, 12 epochs (36k)          581 s   0.311
+      (on the prototype's own, easier data after ~36k images: 0.643)
 
 Earlier, at 6000 images: AdamW lr 3e-3 0.103 vs SGD lr 0.02 0.060; anchor sizes 1.5 x stride 0.103
 vs sizes = stride 0.068. Width 24 and FPN 32 are this module's defaults only: lessons 06-08 build
