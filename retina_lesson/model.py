@@ -20,7 +20,7 @@ from .boxes import box_iou, validate_boxes
 from .fpn import FPN
 from .heads import RetinaNetHead
 from .losses import l1_loss, sigmoid_focal_loss, smooth_l1_loss
-from .matching import IGNORED, NEGATIVE, match_anchors, match_anchors_batch
+from .matching import IGNORED, match_anchors_batch
 from .postprocess import postprocess_detections
 from .transform import IMAGENET_MEAN, IMAGENET_STD, ImageTransform
 
@@ -84,23 +84,15 @@ class RetinaNet(nn.Module):
             self._anchor_cache = {key: [a.to(features[0].device) for a in per_level]}
         return self._anchor_cache[key]
 
-    def match(self, boxes: Tensor, anchors: Tensor) -> Tensor:
-        """Matched object index / NEGATIVE / IGNORED for every anchor of one image."""
-        if boxes.numel() == 0:
-            return torch.full((anchors.shape[0],), NEGATIVE, dtype=torch.int64, device=anchors.device)
-        return match_anchors(box_iou(boxes, anchors), self.fg_iou, self.bg_iou,
-                             self.allow_low_quality)
+    def match(self, boxes: list[Tensor], anchors: Tensor) -> Tensor:
+        """Matched object index / NEGATIVE / IGNORED for every anchor of every image: [B, A].
 
-    def match_batch(self, boxes: list[Tensor], anchors: Tensor) -> Tensor:
-        """:meth:`match` for every image of a batch at once: [B, A] (one IoU matrix, objects
-        padded to the largest count)."""
-        counts = [len(b) for b in boxes]
-        rows = max(counts, default=0)
-        if rows == 0:
-            return torch.full((len(boxes), anchors.shape[0]), NEGATIVE, dtype=torch.int64,
-                              device=anchors.device)
+        One IoU matrix for the batch, objects padded to the largest count (``match_anchors_batch``:
+        the same as ``match_anchors`` image by image); an image without objects is all NEGATIVE.
+        """
         device = anchors.device
-        iou = anchors.new_full((len(boxes), rows, anchors.shape[0]), -1.0)
+        counts = [len(b) for b in boxes]
+        iou = anchors.new_full((len(boxes), max(counts, default=0), anchors.shape[0]), -1.0)
         image = torch.repeat_interleave(torch.arange(len(boxes), device=device),
                                         torch.tensor(counts, device=device))
         row = torch.cat([torch.arange(c, device=device) for c in counts])
@@ -116,7 +108,7 @@ class RetinaNet(nn.Module):
         torchvision's loop over images, in a few large operations.
         """
         logits, deltas = head_outputs["cls_logits"], head_outputs["bbox_regression"]
-        matched = self.match_batch([t["boxes"] for t in targets], anchors)          # [B, A]
+        matched = self.match([t["boxes"] for t in targets], anchors)                # [B, A]
         positive = matched >= 0
         num_pos = positive.sum(dim=1).clamp(min=1).to(logits.dtype)               # [B]
         # positives as (image, anchor) pairs, and the object of each in the batch's boxes
