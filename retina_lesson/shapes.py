@@ -5,8 +5,10 @@ varied colours and sizes spanning small to large (``sqrt(w*h)`` log-uniform betw
 ``size_range`` fractions of the image side, so every pyramid level gets objects), on random
 gradients + pixel noise + distractor strokes. Objects may overlap, but never with IoU above
 ``max_iou``, and larger shapes are drawn first with at most ``max_covered`` of their box under
-smaller ones, so every object stays mostly visible. About
-``empty_fraction`` of the images contain no object: background-only images are normal data.
+smaller ones, so every object stays mostly visible. About ``empty_fraction`` of the images contain
+no object: background-only images are normal data. Easier variants with the same objects in the
+same places: ``distractors=False`` (no strokes), ``regular_shapes=True`` (isosceles triangles and
+centred plus signs instead of apexes anywhere and arms of varied thickness).
 
 Every image is drawn from its own seed (seed, split, index), so the files - and the JSON, byte
 for byte - depend only on the configuration, which is stored in the JSON ``info`` field. A call
@@ -38,8 +40,14 @@ _SS = 2  # draw at 2x and downsample: smooth (anti-aliased) edges
 
 
 def shapes_config(num_train=3000, num_val=200, image_size=128, seed=0, size_range=(0.07, 0.6),
-                  max_objects=6, max_iou=0.5, max_covered=0.5, empty_fraction=0.05) -> dict:
-    """The full configuration of a dataset (what ``info.config`` of its JSON files holds)."""
+                  max_objects=6, max_iou=0.5, max_covered=0.5, empty_fraction=0.05,
+                  distractors=True, regular_shapes=False) -> dict:
+    """The full configuration of a dataset (what ``info.config`` of its JSON files holds).
+
+    ``distractors=False`` leaves out the background strokes and ``regular_shapes=True`` draws
+    isosceles triangles and centred plus signs: easier variants with the same objects in the same
+    places (the README measures what each costs the default training run).
+    """
     if image_size < 32:
         raise ValueError(f"image_size must be at least 32 pixels, got {image_size}")
     lo, hi = size_range
@@ -50,7 +58,8 @@ def shapes_config(num_train=3000, num_val=200, image_size=128, seed=0, size_rang
             "seed": int(seed), "size_range": [float(lo), float(hi)],
             "max_objects": int(max_objects),
             "max_iou": float(max_iou), "max_covered": float(max_covered),
-            "empty_fraction": float(empty_fraction), "classes": list(CLASSES)}
+            "empty_fraction": float(empty_fraction), "distractors": bool(distractors),
+            "regular_shapes": bool(regular_shapes), "classes": list(CLASSES)}
 
 
 def _iou(a, b) -> float:
@@ -103,25 +112,33 @@ def _place_objects(rng, cfg):
     return objects
 
 
-def _draw_shape(draw, rng, cat, box, fill):
-    """Draw one shape filling the box exactly (at the supersampled scale)."""
+def _draw_shape(draw, rng, cat, box, fill, regular=False):
+    """Draw one shape filling the box exactly (at the supersampled scale).
+
+    ``regular`` draws isosceles triangles and centred plus signs; the same random numbers are
+    drawn either way, so both variants of a dataset have the same objects in the same places.
+    """
     x, y, w, h = (v * _SS for v in box)
     x2, y2 = x + w - 1, y + h - 1
     if cat == 1:
         draw.ellipse([x, y, x2, y2], fill=fill)
     elif cat == 2:
         draw.rectangle([x, y, x2, y2], fill=fill)
-    elif cat == 3:  # apex anywhere on one side, base on the opposite side, 4 orientations
-        pts = np.array([[rng.uniform(0, 1), 0.0], [0.0, 1.0], [1.0, 1.0]])
-        k = int(rng.integers(4))
+    elif cat == 3:  # apex anywhere on one side (regular: centred), base on the opposite side
+        apex = rng.uniform(0, 1)
+        pts = np.array([[0.5 if regular else apex, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        k = int(rng.integers(4))  # 4 orientations
         if k & 1:
             pts[:, 1] = 1 - pts[:, 1]
         if k & 2:
             pts = pts[:, ::-1]
         draw.polygon([(x + px * (w - 1), y + py * (h - 1)) for px, py in pts], fill=fill)
-    else:  # a plus: two bars, arm thickness and crossing point vary
+    else:  # a plus: two bars, arm thickness and crossing point vary (regular: 1/3, centred)
         tw, th = rng.uniform(0.25, 0.45, size=2)
         cx, cy = rng.uniform(0.35, 0.65, size=2)
+        if regular:
+            tw = th = 1 / 3
+            cx = cy = 0.5
         bx = x + (cx - tw / 2) * w
         by = y + (cy - th / 2) * h
         draw.rectangle([x, by, x2, by + th * h - 1], fill=fill)
@@ -145,15 +162,19 @@ def _render(rng, cfg, objects) -> np.ndarray:
     for _ in range(int(rng.integers(2, 7))):  # distractors: thin lines and arcs
         colour = tuple(int(v) for v in (_colour(rng, (0, 1), (0.2, 1)) * 255).round())
         x0, y0 = rng.uniform(0, big, size=2)
+        line = arc = None
         if rng.random() < 0.7:
             length, a = rng.uniform(0.2, 0.8) * big, rng.uniform(0, 2 * math.pi)
-            end = (x0 + length * math.cos(a), y0 + length * math.sin(a))
-            draw.line([(x0, y0), end], fill=colour, width=int(rng.integers(1, 4)))
+            line = [(x0, y0), (x0 + length * math.cos(a), y0 + length * math.sin(a))]
         else:
             r = rng.uniform(0.1, 0.4) * big
             start = rng.uniform(0, 360)
-            draw.arc([x0 - r, y0 - r, x0 + r, y0 + r], start, start + rng.uniform(60, 240),
-                     fill=colour, width=int(rng.integers(1, 4)))
+            arc = ([x0 - r, y0 - r, x0 + r, y0 + r], start, start + rng.uniform(60, 240))
+        width = int(rng.integers(1, 4))  # drawn or not, the same random numbers are used
+        if cfg["distractors"] and line:
+            draw.line(line, fill=colour, width=width)
+        elif cfg["distractors"]:
+            draw.arc(*arc, fill=colour, width=width)
     for cat, box in sorted(objects, key=lambda o: -o[1][2] * o[1][3]):
         cy, cx = (box[1] * 2 + box[3]) * _SS // 2, (box[0] * 2 + box[2]) * _SS // 2
         centre = background[cy, cx] / 255
@@ -161,7 +182,8 @@ def _render(rng, cfg, objects) -> np.ndarray:
             colour = _colour(rng, (0.55, 1.0), (0.55, 1.0))
             if np.linalg.norm(colour - centre) > 0.35:
                 break
-        _draw_shape(draw, rng, cat, box, tuple(int(v) for v in (colour * 255).round()))
+        _draw_shape(draw, rng, cat, box, tuple(int(v) for v in (colour * 255).round()),
+                    cfg["regular_shapes"])
     small = np.asarray(img.reduce(_SS), dtype=np.float32)
     noise = rng.standard_normal(size=(size, size, 3), dtype=np.float32) * rng.uniform(2.0, 10.0)
     return np.clip(small + noise + 0.5, 0, 255).astype(np.uint8)

@@ -2,15 +2,17 @@ import json
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image, ImageDraw
 from torch.utils.data import DataLoader
 
 from retina_lesson.boxes import box_iou, validate_boxes
 from retina_lesson.data import (CLASSES, CocoDataset, collate_fn, hflip, make_shapes,
                                 object_sizes, shapes_datasets, shapes_root)
 from retina_lesson.photo import DATA_DIR, load_photo
-from retina_lesson.shapes import shapes_config
+from retina_lesson.shapes import _draw_shape, shapes_config
 
 SMALL = {"num_train": 16, "num_val": 6, "image_size": 128}
 
@@ -48,6 +50,65 @@ def test_deterministic_byte_for_byte(shapes, tmp_path, workers):
         assert (again / name).read_bytes() == (shapes / name).read_bytes()
     for png in ("train/000003.png", "val/000002.png"):
         assert (again / png).read_bytes() == (shapes / png).read_bytes()
+
+
+def _pixels(root, split, name):
+    return np.asarray(Image.open(root / split / name), dtype=np.int16)
+
+
+def _outside_boxes(data, image, dilate=1):
+    """Mask of the pixels outside every annotated box of ``image`` (grown by ``dilate``)."""
+    mask = np.ones((image["height"], image["width"]), dtype=bool)
+    for ann in data["annotations"]:
+        if ann["image_id"] == image["id"]:
+            x, y, w, h = ann["bbox"]
+            mask[max(y - dilate, 0):y + h + dilate, max(x - dilate, 0):x + w + dilate] = False
+    return mask
+
+
+def test_regular_shapes_same_objects_only_triangles_and_crosses_change(shapes, tmp_path):
+    regular = make_shapes(tmp_path / "regular", progress=False, regular_shapes=True, **SMALL)
+    a, b = _json(shapes), _json(regular)
+    assert b["info"]["config"] == shapes_config(regular_shapes=True, **SMALL)
+    assert a["annotations"] == b["annotations"] and a["images"] == b["images"]  # paired data
+    changed = 0
+    for image in a["images"]:
+        diff = (_pixels(shapes, "train", image["file_name"]) !=
+                _pixels(regular, "train", image["file_name"])).any(axis=2)
+        keep = {**a, "annotations": [x for x in a["annotations"] if x["category_id"] in (3, 4)]}
+        assert not diff[_outside_boxes(keep, image, dilate=0)].any()  # only inside their boxes
+        changed += int(diff.any())
+    assert changed >= 4
+
+
+@pytest.mark.parametrize("cat", [3, 4])
+def test_regular_shapes_are_mirror_symmetric(cat):
+    def mismatch(regular, seed):
+        img = Image.new("L", (80, 80))
+        _draw_shape(ImageDraw.Draw(img), np.random.default_rng(seed), cat, [5, 5, 30, 30], 255,
+                    regular)
+        m = np.asarray(img)[10:70, 10:70] > 0  # the box, drawn at twice the size
+        return min((m != m[:, ::-1]).mean(), (m != m[::-1]).mean())
+    assert max(mismatch(True, seed) for seed in range(8)) < 0.03
+    assert max(mismatch(False, seed) for seed in range(8)) > 0.1
+
+
+def test_without_distractors_the_background_is_a_plane_plus_noise(shapes, tmp_path):
+    plain = make_shapes(tmp_path / "plain", progress=False, distractors=False, **SMALL)
+    data = _json(plain)
+    assert data["annotations"] == _json(shapes)["annotations"]
+
+    def largest_residual(root, image):
+        """Largest deviation of background pixels from a fitted plane (the gradient)."""
+        pixels, keep = _pixels(root, "train", image["file_name"]), _outside_boxes(data, image)
+        ys, xs = np.nonzero(keep)
+        design = np.stack([xs, ys, np.ones_like(xs)], axis=1).astype(float)
+        values = pixels[keep].astype(float)
+        fit = np.linalg.lstsq(design, values, rcond=None)[0]
+        return np.abs(values - design @ fit).max()
+    # noise has a standard deviation of at most 10 grey levels; a stroke stands out further
+    assert max(largest_residual(plain, im) for im in data["images"]) < 60
+    assert sum(largest_residual(shapes, im) > 60 for im in data["images"]) >= 8
 
 
 def test_skip_when_config_matches_and_regenerate_when_not(tmp_path):
