@@ -34,6 +34,7 @@ training seconds on this project's 2-core CPU):
       11,000 training images instead of 3,000 (3 epochs, 33k)              0.502
       10 epochs (30k): the default                                  273 s   0.480
       30 epochs (89k)                                               798 s   0.626
+      P6 from C5 (the paper's) instead of from P5                   254 s   0.454
       10 epochs on easier variants of the data (make_shapes; each scored on its own val split):
         max_covered 0.2, max_iou 0.2 instead of 0.5 / 0.5 (less overlap)   261 s   0.549
         distractors=False / regular_shapes=True                     198 / 226 s   0.497 / 0.498

@@ -1,4 +1,4 @@
-"""Smoke tests of the figures of lessons 06-08 (retina_lesson.viz.lesson_network), Agg backend."""
+"""Smoke tests of the figures of lessons 06-08 (viz.lesson_network, viz.lesson_inference)."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -23,8 +23,8 @@ def close_figures():
 
 
 def test_exported_from_viz():
-    from retina_lesson.viz import lesson_network
-    for name in lesson_network.__all__:
+    from retina_lesson.viz import lesson_inference, lesson_network
+    for name in lesson_network.__all__ + lesson_inference.__all__:
         assert hasattr(viz, name), name
 
 

@@ -13,5 +13,6 @@ from .lesson_coding import *  # noqa
 from .lesson_focal import *  # noqa
 from .lesson_training import *  # noqa
 from .lesson_network import *  # noqa
+from .lesson_inference import *  # noqa
 from .lesson_debug import *  # noqa
 from .lesson_ablation import *  # noqa
