@@ -3,6 +3,7 @@
     python benchmarks/bench_train.py                 # the default run: time, img/s, COCO AP
     python benchmarks/bench_train.py --preset paper  # the paper's head and loss, for comparison
     python benchmarks/bench_train.py --speed-only    # img/s only (ours vs torchvision, same network)
+    python benchmarks/bench_train.py --data data/shapes_easy  # another COCO folder (README)
 
 Targets (issue 6): the default run within 5 minutes on 2 CPU cores with AP50 >= 0.90 and
 AP >= 0.65 on the held-out split. Prints the device (GPU when present).
@@ -94,6 +95,7 @@ def main():
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--speed-only", action="store_true")
     p.add_argument("--out", default="runs/bench")
+    p.add_argument("--data", default=None, help="a COCO folder (default: the shapes dataset)")
     args = p.parse_args()
     device = default_device()
     torch.set_flush_denormal(True)
@@ -101,7 +103,7 @@ def main():
     if args.epochs:
         config.epochs = args.epochs
     start = time.time()
-    train_set, val_set = shapes_datasets(quick=False)
+    train_set, val_set = shapes_datasets(args.data, quick=False)
     print(f"dataset ready in {time.time() - start:.1f} s; device {device}, "
           f"{torch.get_num_threads()} threads")
     speed(config, train_set, device)

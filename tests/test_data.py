@@ -195,6 +195,20 @@ def test_flip_is_correct_and_deterministic(shapes):
     assert flips(3) == flips(3) and any(flips(3)) and not all(flips(3))
 
 
+def test_cache_none_keeps_images_in_memory_when_they_fit(shapes, tmp_path):
+    import shutil
+    folder = shutil.copytree(shapes / "val", tmp_path / "val")
+    ann = shapes / "instances_val.json"
+    fits = CocoDataset(folder, ann, cache=None)                    # 6 x 48 KiB < 1 GiB
+    too_big = CocoDataset(folder, ann, cache=None, cache_bytes=1000)
+    first = fits.load(0)[0]
+    too_big.load(0)
+    (folder / "000001.png").unlink()
+    torch.testing.assert_close(fits.load(0)[0], first)            # served from memory
+    with pytest.raises(FileNotFoundError):
+        too_big.load(0)                                            # read from disk each time
+
+
 def test_astronaut_coco_file():
     ds = CocoDataset(DATA_DIR, DATA_DIR / "astronaut.json")
     image, target = ds[0]
@@ -263,6 +277,10 @@ def test_missing_files_name_the_path(tmp_path):
     ('{"images": [], "annotations": [{"id": 1}], "categories": []}', "image_id"),
     ('{"images": [], "annotations": [], "categories": [{"id": 1, "name": "a"}, '
      '{"id": 1, "name": "b"}]}', "id 1 appears more than once in 'categories'"),
+    ('{"images": [{"id": 7, "file_name": "a.png", "width": "640", "height": 480}], '
+     '"annotations": [], "categories": []}', "image id 7 has a bad size '640' x 480"),
+    ('{"images": [{"id": 7, "file_name": "a.png", "width": 640, "height": 0}], '
+     '"annotations": [], "categories": []}', "image id 7 has a bad size 640 x 0"),
 ])
 def test_malformed_json_names_file_and_problem(tmp_path, text, problem):
     img, ann = _coco(tmp_path, [])
