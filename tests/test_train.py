@@ -1,5 +1,6 @@
 """The training loop: loss falls, checkpoints are atomic and resumable, NaN stops cleanly."""
 import math
+import time
 from dataclasses import asdict
 
 import pytest
@@ -7,8 +8,9 @@ import torch
 
 from retina_lesson.data import shapes_datasets
 from retina_lesson.shapes import make_shapes
-from retina_lesson.train import (NonFiniteLoss, TrainConfig, build_model, learning_rate,
-                                 load_checkpoint, model_from_checkpoint, save_checkpoint, train)
+from retina_lesson.train import (NonFiniteLoss, TrainConfig, build_model, finished_run,
+                                 learning_rate, load_checkpoint, main, model_from_checkpoint,
+                                 run_state, save_checkpoint, train)
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +103,32 @@ def test_learning_rate_schedules():
     assert learning_rate(cfg, 100, 100) == pytest.approx(0.0, abs=1e-12)
     step = TrainConfig(lr=0.01, warmup_iters=0, schedule="step")
     assert [learning_rate(step, i, 90) for i in (0, 60, 80)] == pytest.approx([0.01, 0.001, 0.0001])
+    # a time budget: the schedule follows whichever runs out first, iterations or time
+    assert learning_rate(cfg, 55, 100, time_spent=0.5) == pytest.approx(0.005)   # time is ahead
+    assert learning_rate(cfg, 55, 100, time_spent=0.1) == pytest.approx(0.005)   # iterations are
+    assert learning_rate(cfg, 20, 100, time_spent=1.0) == pytest.approx(0.0, abs=1e-12)
+    assert learning_rate(cfg, 5, 100, time_spent=0.9) == learning_rate(cfg, 5, 100)  # warm-up first
+    assert learning_rate(step, 10, 90, time_spent=0.7) == pytest.approx(0.001)
+
+
+def test_time_budget_stops_training_and_finishes_the_run(tiny_data, tmp_path):
+    train_set, _ = tiny_data
+    config = tiny_config(epochs=10_000, minutes=0.05)   # 3 seconds, far fewer than 10,000 epochs
+    start = time.time()
+    _, history = train(config, train_set, tmp_path, progress=False)
+    assert time.time() - start < 3 + 30           # one step and a checkpoint past the budget at most
+    iterations = 10_000 * 4
+    assert 0 < len(history) < iterations
+    last = history[-1]
+    assert last["lr"] < 0.5 * learning_rate(config, last["iter"], iterations)  # time ran out first
+    lrs = [h["lr"] for h in history if h["iter"] >= config.warmup_iters]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))   # decaying as the time goes
+    state = finished_run(tmp_path / "last.pt", config)
+    assert state is not None and state["seconds"] >= 3 and state["epoch"] < 10_000
+    _, again = train(config, train_set, tmp_path, resume=True, progress=False)
+    assert again == history                            # the budget is spent: nothing more to do
+    with pytest.raises(ValueError, match="minutes must be a positive number"):
+        TrainConfig(minutes=0)
 
 
 def test_missing_checkpoint_and_bad_options(tmp_path):
@@ -125,6 +153,27 @@ def test_checkpoint_written_before_backbone_width_loads_at_width_32(tmp_path):
     save_checkpoint(tmp_path / "old.pt", model=build_model(5, config).state_dict(), config=saved,
                     num_classes=5)
     assert model_from_checkpoint(tmp_path / "old.pt", "cpu").backbone.out_channels == [64, 128, 256]
+
+
+def test_command_line_trains_with_its_options_and_prints_the_ap_table(tiny_data, tmp_path, capsys):
+    root = tiny_data[0].image_dir.parent
+    metrics = main(["--quick", "--data", str(root), "--out", str(tmp_path), "--no-progress",
+                    "--epochs", "2", "--minutes", "10", "--lr", "0.002"])
+    out = capsys.readouterr().out
+    assert "32 images, 2 epochs or 10 minutes" in out and "trained in" in out and "AP50" in out
+    assert set(metrics) >= {"AP", "AP50", "AP75"}
+    config = load_checkpoint(tmp_path / "last.pt")["config"]
+    assert (config["epochs"], config["minutes"], config["lr"]) == (2, 10.0, 0.002)
+
+
+def test_checkpoint_written_before_minutes_existed_still_matches_its_configuration(tmp_path):
+    config = TrainConfig(epochs=1, fpn_channels=8)
+    saved = asdict(config)
+    del saved["minutes"]                               # a field added later
+    save_checkpoint(tmp_path / "old.pt", config=saved, epoch=1)
+    assert run_state(tmp_path / "old.pt", config) is not None
+    assert finished_run(tmp_path / "old.pt", config) is not None
+    assert run_state(tmp_path / "old.pt", TrainConfig(epochs=1, fpn_channels=8, minutes=5)) is None
 
 
 def test_channels_last_is_a_layout_not_another_model(tiny_data):
