@@ -22,7 +22,7 @@ import torch
 from retina_lesson import default_device
 from retina_lesson.data import collate_fn, shapes_datasets
 from retina_lesson.evaluate import coco_evaluate, format_ap_table
-from retina_lesson.train import TrainConfig, build_model, train
+from retina_lesson.train import TrainConfig, build_model, command_line_config, parser, train
 
 
 TARGETS = (("issue 6's target, set on the prototype's easier data", 0.90, 0.65),
@@ -106,9 +106,9 @@ def main():
     args = p.parse_args()
     device = default_device()
     torch.set_flush_denormal(True)
-    config = TrainConfig(preset=args.preset)
-    if args.epochs:
-        config.epochs = args.epochs
+    # the command line's run: the default (no --epochs) is capped at DEFAULT_MINUTES of training
+    config = command_line_config(parser().parse_args(["--preset", args.preset] + (
+        ["--epochs", str(args.epochs)] if args.epochs else [])))
     start = time.time()
     train_set, val_set = shapes_datasets(args.data, quick=False)
     print(f"dataset ready in {time.time() - start:.1f} s; device {device}, "
@@ -122,7 +122,8 @@ def main():
     start = time.time()
     metrics = coco_evaluate(model, val_set, device=device)
     eval_seconds = time.time() - start
-    print(f"\ntraining: {train_seconds:.0f} s for {config.epochs} epochs "
+    epochs = len(history) / (len(train_set) // config.batch_size)
+    print(f"\ntraining: {train_seconds:.0f} s for {epochs:.1f} of {config.epochs} epochs "
           f"({len(history)} iterations, {len(history) * config.batch_size / train_seconds:.1f} img/s); "
           f"evaluation of {len(val_set)} images: {eval_seconds:.1f} s")
     print(format_ap_table({f"ours ({config.preset}), shapes val": metrics}))

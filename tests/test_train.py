@@ -8,9 +8,10 @@ import torch
 
 from retina_lesson.data import shapes_datasets
 from retina_lesson.shapes import make_shapes
-from retina_lesson.train import (NonFiniteLoss, TrainConfig, build_model, finished_run,
-                                 learning_rate, load_checkpoint, main, model_from_checkpoint,
-                                 run_state, save_checkpoint, train)
+from retina_lesson.train import (DEFAULT_MINUTES, NonFiniteLoss, TrainConfig, build_model,
+                                 command_line_config, finished_run, learning_rate, load_checkpoint,
+                                 main, model_from_checkpoint, parser, quick_config, run_state,
+                                 save_checkpoint, train)
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +165,20 @@ def test_command_line_trains_with_its_options_and_prints_the_ap_table(tiny_data,
     assert set(metrics) >= {"AP", "AP50", "AP75"}
     config = load_checkpoint(tmp_path / "last.pt")["config"]
     assert (config["epochs"], config["minutes"], config["lr"]) == (2, 10.0, 0.002)
+
+
+def test_default_command_line_run_is_lesson_10s_run_capped_in_time():
+    def config(*argv, quick=False):
+        return command_line_config(parser().parse_args(list(argv)), quick)
+
+    assert config() == TrainConfig(minutes=DEFAULT_MINUTES) and DEFAULT_MINUTES < 5
+    assert config("--epochs", "30") == TrainConfig(epochs=30)           # asked for: no time limit
+    assert config("--epochs", "30", "--minutes", "20") == TrainConfig(epochs=30, minutes=20)
+    assert config("--preset", "paper", "--lr", "0.01") == TrainConfig(preset="paper", lr=0.01,
+                                                                      minutes=DEFAULT_MINUTES)
+    assert config(quick=True) == quick_config()
+    with pytest.raises(ValueError, match="minutes must be a positive number"):
+        config("--minutes", "0")
 
 
 def test_checkpoint_written_before_minutes_existed_still_matches_its_configuration(tmp_path):
