@@ -106,7 +106,6 @@ def main():
     args = p.parse_args()
     device = default_device()
     torch.set_flush_denormal(True)
-    # the command line's run: the default (no --epochs) is capped at DEFAULT_MINUTES of training
     config = command_line_config(parser().parse_args(["--preset", args.preset] + (
         ["--epochs", str(args.epochs)] if args.epochs else [])))
     start = time.time()

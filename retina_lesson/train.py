@@ -1,6 +1,6 @@
 """Training RetinaNet on the shapes dataset, from scratch, on a CPU in minutes (paper Sec. 4.1).
 
-    python -m retina_lesson.train                      # the default: 10 epochs, within 5 minutes
+    python -m retina_lesson.train                      # the default run (about 5 minutes, 2 cores)
     python -m retina_lesson.train --preset paper       # the paper's head and L1 box loss
     python -m retina_lesson.train --epochs 2 --out runs/try --resume
     python -m retina_lesson.train --minutes 5          # stop after 5 minutes if not done by then
@@ -20,9 +20,7 @@ holds instead (AP 0.45 / AP50 0.70), checked by ``benchmarks/bench_train.py``.
 
 A checkpoint is written atomically after every epoch; ``--resume`` continues from it. With
 ``--minutes`` the run also stops when that much training time is spent, the learning rate following
-whichever runs out first (the time or the epochs), so a fast enough machine gives the same run; the
-default command line run is capped at ``DEFAULT_MINUTES`` (lessons train their epochs whatever
-they take).
+whichever runs out first (the time or the epochs), so a fast enough machine gives the same run.
 """
 from __future__ import annotations
 
@@ -305,22 +303,17 @@ def ensure_trained(config: TrainConfig | None = None, out_dir=None, train_set=No
                  progress=progress)
 
 
-# the default command line run also stops after 4 min 45 s of training (a slower machine): with the
-# first run's data generation (~10 s) and the evaluation (~3 s) the command ends within 5 minutes
-DEFAULT_MINUTES = 4.75
 _OPTIONS = ("epochs", "minutes", "batch_size", "image_size", "backbone", "optimizer", "lr", "schedule")
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m retina_lesson.train", description=__doc__.split("\n")[0])
     p.add_argument("--preset", choices=sorted(PRESETS), default="default")
-    p.add_argument("--epochs", type=int, default=None, help="default 10; when given, no time limit "
-                   "unless --minutes is given too")
+    p.add_argument("--epochs", type=int, default=None, help="default 10")
     p.add_argument("--minutes", type=float, default=None,
-                   help=f"stop after this many minutes of training if the epochs are not done by "
-                        f"then; the learning rate follows whichever runs out first (results then "
-                        f"depend on the machine's speed). Default {DEFAULT_MINUTES:g} when --epochs "
-                        f"is not given")
+                   help="also stop after this many minutes of training if the epochs are not done "
+                        "by then (a slower machine); the learning rate follows whichever runs out "
+                        "first, so the result then depends on the machine's speed")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--image-size", type=int, default=None, help="resize so the short side is this")
     p.add_argument("--backbone", default=None, choices=["resnet_tiny", "resnet18", "resnet50"])
@@ -337,12 +330,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def command_line_config(args: argparse.Namespace, quick: bool = False) -> TrainConfig:
-    """The run the command line asks for. The default run (no ``--epochs``) is ``TrainConfig()``
-    capped at ``DEFAULT_MINUTES`` of training: on a machine fast enough for its 10 epochs (this
-    project's, in most hours) it is the very run lesson 10 makes; on a slower one it ends in time."""
+    """The run the command line asks for: ``TrainConfig()`` (lesson 10's run) or, in quick mode,
+    ``quick_config()``, with the options given."""
     overrides = {name: getattr(args, name) for name in _OPTIONS if getattr(args, name) is not None}
-    if not quick and args.epochs is None:
-        overrides.setdefault("minutes", DEFAULT_MINUTES)
     return (quick_config if quick else TrainConfig)(preset=args.preset, **overrides)
 
 

@@ -8,7 +8,7 @@ import torch
 
 from retina_lesson.data import shapes_datasets
 from retina_lesson.shapes import make_shapes
-from retina_lesson.train import (DEFAULT_MINUTES, NonFiniteLoss, TrainConfig, build_model,
+from retina_lesson.train import (NonFiniteLoss, TrainConfig, build_model,
                                  command_line_config, finished_run, learning_rate, load_checkpoint,
                                  main, model_from_checkpoint, parser, quick_config, run_state,
                                  save_checkpoint, train)
@@ -167,15 +167,14 @@ def test_command_line_trains_with_its_options_and_prints_the_ap_table(tiny_data,
     assert (config["epochs"], config["minutes"], config["lr"]) == (2, 10.0, 0.002)
 
 
-def test_default_command_line_run_is_lesson_10s_run_capped_in_time():
+def test_command_line_options_make_the_configuration():
     def config(*argv, quick=False):
         return command_line_config(parser().parse_args(list(argv)), quick)
 
-    assert config() == TrainConfig(minutes=DEFAULT_MINUTES) and DEFAULT_MINUTES < 5
-    assert config("--epochs", "30") == TrainConfig(epochs=30)           # asked for: no time limit
-    assert config("--epochs", "30", "--minutes", "20") == TrainConfig(epochs=30, minutes=20)
-    assert config("--preset", "paper", "--lr", "0.01") == TrainConfig(preset="paper", lr=0.01,
-                                                                      minutes=DEFAULT_MINUTES)
+    assert config() == TrainConfig()                  # lesson 10's run: no time limit
+    assert config("--minutes", "5") == TrainConfig(minutes=5)
+    assert config("--epochs", "30", "--batch-size", "16") == TrainConfig(epochs=30, batch_size=16)
+    assert config("--preset", "paper", "--lr", "0.01") == TrainConfig(preset="paper", lr=0.01)
     assert config(quick=True) == quick_config()
     with pytest.raises(ValueError, match="minutes must be a positive number"):
         config("--minutes", "0")
