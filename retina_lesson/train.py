@@ -16,7 +16,7 @@ network is small and fast: ``benchmarks/training_runs.md`` lists every run behin
 
 The issue's accuracy target (AP 0.65 / AP50 0.90 in 5 minutes, from a prototype on easier data)
 is out of reach on these data on this machine; the README says why and which floor the course
-holds instead (AP 0.45 / AP50 0.70), checked by ``benchmarks/bench_train.py``.
+holds instead (AP 0.44 / AP50 0.69), checked by ``benchmarks/bench_train.py``.
 
 A checkpoint is written atomically after every epoch; ``--resume`` continues from it. With
 ``--minutes`` the run also stops when that much training time is spent, the learning rate following
