@@ -19,7 +19,7 @@ from .train import TrainConfig, ensure_trained, finished_run
 
 __all__ = ["PAPER_TABLE1A", "PAPER_TABLE1B", "SETTINGS", "QUICK_SETTINGS", "setting_label",
            "ablation_configs", "run_ablation", "paper_reference", "format_ablation_table",
-           "findings"]
+           "findings", "SEED_NOISE"]
 
 # Table 1a: alpha-balanced CE (gamma = 0), AP / AP50 / AP75 in percent (the rows the course uses).
 PAPER_TABLE1A = {0.5: (30.2, 46.7, 32.8), 0.75: (31.1, 49.4, 33.0)}
@@ -147,6 +147,10 @@ def _find(rows, gamma, alpha, prior=True):
     return None
 
 
+# what another seed changes: lesson 13's FL gamma 1 run with seeds 0, 1, 2 gave AP 12.7, 14.2, 13.7
+SEED_NOISE = 0.015
+
+
 def _verdict(ours: float, paper: float, noise: float) -> str:
     if abs(ours) < noise:
         return f"within noise (|{ours * 100:+.1f}| AP < {noise * 100:g})"
@@ -154,11 +158,11 @@ def _verdict(ours: float, paper: float, noise: float) -> str:
     return "agrees with the paper" if same else "disagrees with the paper"
 
 
-def findings(rows, noise: float = 0.01) -> list[str]:
+def findings(rows, noise: float = SEED_NOISE) -> list[str]:
     """Sentences comparing our runs with the paper's, computed from the numbers.
 
-    Differences smaller than ``noise`` (AP as a fraction: 0.01 = 1 point) are called noise: one
-    seed per setting on a small dataset cannot separate them.
+    Differences smaller than ``noise`` (AP as a fraction: 0.015 = 1.5 points, the spread measured
+    over three seeds) are called noise: one seed per setting cannot separate them.
     """
     out = []
     pairs = [((0.0, 0.75), (0.0, -1.0), "alpha-balancing CE (alpha 0.75 vs none)", 31.1 - 30.2),
