@@ -23,7 +23,7 @@ import torch
 from retina_lesson import default_device
 from retina_lesson.data import collate_fn, shapes_datasets
 from retina_lesson.evaluate import coco_evaluate, format_ap_table
-from retina_lesson.train import TrainConfig, build_model, command_line_config, parser, train
+from retina_lesson.train import TrainConfig, build_model, train
 
 
 TARGETS = (("issue 6's target, set on the prototype's easier data", 0.90, 0.65),
@@ -107,8 +107,7 @@ def main():
     args = p.parse_args()
     device = default_device()
     torch.set_flush_denormal(True)
-    config = command_line_config(parser().parse_args(["--preset", args.preset] + (
-        ["--epochs", str(args.epochs)] if args.epochs else [])))
+    config = TrainConfig(preset=args.preset, **({"epochs": args.epochs} if args.epochs else {}))
     start = time.time()
     train_set, val_set = shapes_datasets(args.data, quick=False)
     print(f"dataset ready in {time.time() - start:.1f} s; device {device}, "
