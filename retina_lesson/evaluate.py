@@ -50,7 +50,7 @@ def predict(model, dataset, batch_size: int = 8, device=None, progress: bool = T
 
     Each result is ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``.
     """
-    from tqdm.auto import tqdm
+    from .progress import tqdm
 
     base, indices = _base(dataset)
     load = getattr(base, "load", base.__getitem__)  # CocoDataset.load skips the train-time flip

@@ -251,7 +251,7 @@ def make_shapes(root="data/shapes", num_train=3000, num_val=200, image_size=128,
     ``workers`` processes draw the images (default: one per CPU core); every image comes from its
     own seed, so the files do not depend on how many.
     """
-    from tqdm.auto import tqdm
+    from .progress import tqdm
 
     root = Path(root)
     cfg = shapes_config(num_train, num_val, image_size, seed, **options)

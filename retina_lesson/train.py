@@ -174,7 +174,7 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
     ``config.minutes`` set, training stops when that much time is spent (the checkpoint keeps the
     seconds spent, so a resumed run only uses what is left).
     """
-    from tqdm.auto import tqdm
+    from .progress import tqdm
 
     from .data import collate_fn
 

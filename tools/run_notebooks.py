@@ -9,6 +9,7 @@ web sees real results; `pytest` then re-runs them in quick mode and compares the
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,20 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def finished_text(text: str) -> str:
+    """What a terminal shows: each line keeps only what follows its last carriage return
+    (a text progress bar stores every update; the reader should see the finished bar)."""
+    lines = text.split("\n")
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines)
+
+
+def without_machine_paths(text: str) -> str:
+    """Tracebacks and warnings name files by absolute path: keep them relative to the repository
+    (or to site-packages), so no stored output shows the machine that ran it."""
+    text = text.replace(str(ROOT) + "/", "")
+    return re.sub(r"/\S*/(site-packages|dist-packages)/", r"\1/", text)
 
 
 def strip(nb):
@@ -29,6 +44,14 @@ def strip(nb):
         if cell.cell_type != "code":
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
+            continue
+        for out in cell.outputs:
+            if out.output_type == "stream":
+                out.text = without_machine_paths(finished_text(out.text))
+            elif out.output_type == "error":
+                out.traceback = [without_machine_paths(line) for line in out.traceback]
+            elif "text/plain" in out.get("data", {}):
+                out.data["text/plain"] = without_machine_paths(out.data["text/plain"])
     return nb
 
 
@@ -43,6 +66,7 @@ def run(path: Path, timeout: int = 1800) -> float:
 
 if __name__ == "__main__":
     os.environ.setdefault("RETINA_LESSON_QUICK", "0")
+    os.environ["RETINA_LESSON_TEXT_PROGRESS"] = "1"  # stored bars are text, shown finished
     os.environ.pop("MPLBACKEND", None)
     paths = [Path(p) for p in sys.argv[1:]] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     for p in paths:
