@@ -1,0 +1,94 @@
+"""A lecturer's path, in a real browser: JupyterLab serves a lesson and its live RISE slideshow
+offline, and headless Chromium sees figures and typeset equations on both pages.
+
+Skipped (with the reason) where Debian's ``chromium`` is not installed; `.ci/run` installs it.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSON = "notebooks/05_focal_loss.ipynb"  # equations and figures from its first slides
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--virtual-time-budget=30000", "--dump-dom"]
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
+                                "(apt-get install chromium); .ci/run installs it")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    """JupyterLab on a loopback port, no token, its own runtime and settings folders."""
+    home = tmp_path_factory.mktemp("jupyter")
+    port = _free_port()
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
+         "--ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
+         f"--ServerApp.root_dir={ROOT}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{base}/api/status", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail("JupyterLab did not start: " + server.stderr.read().decode()[-800:])
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not answer within 60 s")
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _page(url: str, profile: Path) -> str:
+    """The DOM after the page's scripts ran (Chromium's virtual time runs them to completion)."""
+    done = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", url],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-800:]
+    return done.stdout
+
+
+def _slides(path: Path) -> int:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return sum(c["metadata"].get("slideshow", {}).get("slide_type") == "slide" for c in cells)
+
+
+def test_lesson_opens_in_jupyterlab_with_figures_and_equations(jupyterlab, tmp_path):
+    dom = _page(f"{jupyterlab}/lab/tree/{LESSON}", tmp_path)
+    assert "jp-Notebook-cell" in dom, "the lesson's cells are not on the page"
+    assert "<mjx-container" in dom, "no typeset equation (MathJax) on the page"
+    assert '<img src="data:image/png' in dom, "no figure on the page"
+
+
+def test_lesson_presents_as_a_live_slideshow_offline(jupyterlab, tmp_path):
+    dom = _page(f"{jupyterlab}/rise/{LESSON}", tmp_path)
+    assert "reveal" in dom, "RISE's reveal.js deck did not load"
+    slides = dom.count('<section id="slide-')
+    assert slides == _slides(ROOT / LESSON), f"{slides} slides on the page"
+    assert "<mjx-container" in dom, "no typeset equation on the slides"
+    assert '<img src="data:image/png' in dom, "no figure on the slides"
