@@ -46,6 +46,6 @@ def my_fpn_top_down(features, lateral_convs):
 
 # Q: Compute the table of section 5 for a 600x1000 image (what does ImageTransform(800, 1333)
 #    resize it to?). Which levels have an effective stride different from the nominal one?
-# A: scale = min(800 / 600, 1333 / 1000) = 1.333, so 800x1333, padded to 800x1344: the same table
-#    as section 5. P6 and P7 along y (61 and 114, from 13 and 7 cells) and P7 along x
+# A: scale = min(800 / 600, 1333 / 1000) = 1.333: 799x1333 (sizes floored), padded to 800x1344,
+#    so the table is that of section 5. P6 and P7 along y (61 and 114, from 13 and 7 cells) and P7 along x
 #    (1344 // 11 = 122) differ from 64 and 128; P3-P5 and P6 along x (1344 // 21 = 64) do not.
