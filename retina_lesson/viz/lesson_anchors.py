@@ -12,7 +12,8 @@ from .core import LEVEL_COLORS, LEVEL_NAMES, ZONE_COLORS, draw_boxes, new_axes, 
 
 __all__ = ["RATIO_STYLES", "plot_base_anchors", "plot_anchor_coverage", "plot_anchor_centres",
            "plot_level_anchors", "plot_anchor_counts", "plot_centre_conventions", "anchor_at",
-           "draw_anchor", "plot_anchor_settings", "anchor_explorer"]
+           "draw_anchor", "plot_anchor_settings", "anchor_explorer", "plot_anchor_ladders",
+           "show_anchor_explorer"]
 
 SCALE_NAMES = ("2^0", "2^(1/3)", "2^(2/3)")
 SCALE_COLORS = ("#0072B2", "#009E73", "#D55E00")
@@ -132,6 +133,21 @@ def plot_level_anchors(image, boxes_by_level, gt_boxes=None, gt_names=None, labe
                                  linestyle="--", label="object"))
     ax.legend(handles=handles, loc="lower left", fontsize=7, ncol=2, framealpha=0.9)
     return ax
+
+
+def plot_anchor_ladders(image, ladders, size: tuple = (15, 5.6)):
+    """One panel per object: its box and, on every level, one anchor near its centre.
+
+    ``ladders``: (object name, object box [1, 4], one [1, 4] anchor per level, one legend label
+    per level) for each panel.
+    """
+    fig, axes = plt.subplots(1, len(ladders), figsize=size, squeeze=False)
+    for ax, (name, box, rungs, labels) in zip(axes[0], ladders):
+        plot_level_anchors(image, rungs, box, ax=ax, legend_labels=labels,
+                           title=f"{name}: the square anchor of each level nearest its centre")
+        ax.title.set_fontsize(9)
+    fig.tight_layout()
+    return fig
 
 
 def plot_anchor_counts(counts, feature_sizes, image_size, ax=None):
@@ -266,4 +282,26 @@ def anchor_explorer(image, convention: str = "torchvision", size: float = 5.5):
     render()
     panel = widgets.HBox([widgets.VBox(list(controls.values())), view])
     panel.controls, panel.render = controls, render  # handles for scripting and tests
+    return panel
+
+
+def show_anchor_explorer(image, **kwargs):
+    """Display :func:`anchor_explorer` (a live kernel draws it) and return the panel.
+
+    When a lesson is executed for storage (``RETINA_LESSON_TEXT_PROGRESS=1``, set by
+    ``tools/run_notebooks.py``) no kernel will be there to redraw it, so a line of text says how to
+    use it instead of storing a dead widget; the function then returns ``None``.
+    """
+    import os
+
+    from IPython.display import display
+
+    from ..progress import TEXT_ENV
+
+    if os.environ.get(TEXT_ENV) == "1":
+        print("The anchor explorer is interactive: run this cell in JupyterLab (with ipywidgets) "
+              "to use it. The figure below shows a few of its settings.")
+        return None
+    panel = anchor_explorer(image, **kwargs)
+    display(panel)
     return panel
