@@ -12,7 +12,8 @@ from matplotlib.colors import to_rgb
 from .core import CLASS_COLORS, LEVEL_COLORS, LEVEL_NAMES, ZONE_COLORS, draw_boxes, new_axes, \
     show_image
 
-__all__ = ["plot_positive_anchors", "plot_zone_counts", "plot_loss_terms", "plot_inference_steps"]
+__all__ = ["plot_positive_anchors", "plot_zone_counts", "plot_anchors_and_zones", "plot_loss_terms",
+           "plot_inference_steps"]
 
 
 def plot_positive_anchors(image, gt_boxes, anchors, matched, level_index, ax=None,
@@ -49,6 +50,17 @@ def plot_zone_counts(counts: dict, ax=None):
     return plot_zone_counts_per_level(
         counts, ax=ax, xlabel="image of the batch",
         title="Focal loss: positive + negative anchors; box loss: positives only")
+
+
+def plot_anchors_and_zones(image, gt_boxes, anchors, matched, level_index, counts: dict,
+                           title: str | None = None):
+    """Two panels: the anchors with a box loss on one image (``plot_positive_anchors``) and the
+    zone counts of every image of the batch (``plot_zone_counts``)."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.8))
+    plot_positive_anchors(image, gt_boxes, anchors, matched, level_index, ax=axes[0], title=title)
+    plot_zone_counts(counts, ax=axes[1])
+    fig.tight_layout()
+    return fig
 
 
 def plot_loss_terms(per_image: dict, mean: dict | None = None, ax=None):
