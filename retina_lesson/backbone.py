@@ -96,3 +96,64 @@ def freeze_stages(body: ResNetBody, trainable_layers: int = 3) -> ResNetBody:
         if all(not pname.startswith(n) for n in names):
             p.requires_grad_(False)
     return body
+
+
+def _imagenet_state(source) -> tuple[dict, str]:
+    """A ResNet state_dict from a file (or a dict), and how to name it in errors."""
+    if isinstance(source, dict):
+        state, where = source, "the backbone weights"
+    else:
+        where = str(source)
+        try:
+            state = torch.load(source, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"backbone weights file not found: {source}") from None
+        except Exception as err:  # unpickling errors have no common type
+            raise ValueError(f"{source}: not a PyTorch state_dict file "
+                             f"({type(err).__name__}: {' '.join(str(err).split())[:120]})") from None
+    for key in ("state_dict", "model"):  # checkpoints that wrap the weights
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise ValueError(f"{where}: expected a state_dict (names -> tensors), "
+                         f"got {type(state).__name__}")
+    return {k.removeprefix("module."): v for k, v in state.items()}, where
+
+
+def load_imagenet_weights(body: ResNetBody, source) -> ResNetBody:
+    """Copy an ImageNet ResNet state_dict into ``body`` (paper Sec. 4.1: "ResNet-50 ... pre-trained
+    on ImageNet1k").
+
+    ``source``: a file (e.g. torchvision's ``resnet50-0676ba68.pth``, read from disk, never
+    downloaded) or a dict, with torchvision's names (``conv1``, ``bn1``, ``layer1``..``layer4``);
+    the classifier ``fc`` is dropped. Every tensor of the body must be there with its shape; a
+    missing, extra or misshapen one ends with one line naming it.
+    """
+    state, where = _imagenet_state(source)
+    state = {k: v for k, v in state.items()
+             if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
+    own = {k: v for k, v in body.state_dict().items() if not k.endswith("num_batches_tracked")}
+    missing = [k for k in own if k not in state]
+    extra = [k for k in state if k not in own]
+    for keys, what in ((missing, "lacks"), (extra, "has tensors this backbone does not:")):
+        if keys:
+            more = f" (and {len(keys) - 1} more)" if len(keys) > 1 else ""
+            raise ValueError(f"{where}: not the weights of this backbone: it {what} {keys[0]}"
+                             f"{more}")
+    for key, value in own.items():
+        if state[key].shape != value.shape:
+            raise ValueError(f"{where}: {key} has shape {list(state[key].shape)}, this backbone "
+                             f"{list(value.shape)} (weights of another ResNet depth?)")
+    body.load_state_dict(state, strict=False)  # only num_batches_tracked (ordinary BN) is left
+    return body
+
+
+def pretrained_body(name: str, source, trainable_layers: int = 3) -> ResNetBody:
+    """A body with ImageNet weights, as torchvision's ``retinanet_resnet50_fpn(weights_backbone=)``
+    builds it: BatchNorm frozen (``FrozenBatchNorm2d``, eps 1e-5: the statistics and affine of
+    ImageNet training), and the stem and ``layer1`` frozen (``trainable_layers=3``)."""
+    if name not in ("resnet50", "resnet18"):
+        raise ValueError(f"ImageNet weights fit the torchvision ResNets 'resnet50' and "
+                         f"'resnet18', not {name!r}")
+    return freeze_stages(load_imagenet_weights(resnet_body(name, frozen_bn=True), source),
+                         trainable_layers)
