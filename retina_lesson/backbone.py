@@ -110,7 +110,7 @@ def _imagenet_state(source) -> tuple[dict, str]:
             raise FileNotFoundError(f"backbone weights file not found: {source}") from None
         except Exception as err:  # unpickling errors have no common type
             raise ValueError(f"{source}: not a PyTorch state_dict file "
-                             f"({type(err).__name__}: {' '.join(str(err).split())[:120]})") from None
+                             f"({type(err).__name__}: {' '.join(str(err).split())[:99]})") from None
     for key in ("state_dict", "model"):  # checkpoints that wrap the weights
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

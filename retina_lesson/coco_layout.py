@@ -22,9 +22,9 @@ LAYOUTS = {
     "course": {"train": ("train", "instances_train.json"),
                "val": ("val", "instances_val.json")},
 }
-_HINT = ("expected the COCO 2017 layout (train2017/, val2017/, annotations/instances_train2017.json,"
-         " annotations/instances_val2017.json) or the course's (train/, val/, instances_train.json,"
-         " instances_val.json)")
+_HINT = ("expected the COCO 2017 layout (train2017/, val2017/, "
+         "annotations/instances_train2017.json, annotations/instances_val2017.json) "
+         "or the course's (train/, val/, instances_train.json, instances_val.json)")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ def test_standard_layout_reads_the_same_data_as_the_course_layout(course, tmp_pa
     for a, b in ((train, train0), (val, val0)):
         for i in range(len(a)):
             (img, t), (img0, t0) = a.load(i), b.load(i)
-            assert img.equal(img0) and t["boxes"].equal(t0["boxes"]) and t["labels"].equal(t0["labels"])
+            assert img.equal(img0) and t["boxes"].equal(t0["boxes"])
+            assert t["labels"].equal(t0["labels"])
 
 
 def test_val_only_layout_is_enough_to_evaluate(course, tmp_path):
@@ -71,7 +72,7 @@ def test_incomplete_course_layout_and_missing_folder(course, tmp_path):
         find_layout(tmp_path / "nowhere")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(FileNotFoundError, match="lacks train2017/, annotations/instances_train2017"):
+    with pytest.raises(FileNotFoundError, match="lacks train2017/, annotations/"):
         find_layout(empty)
     with pytest.raises(ValueError, match="splits must be"):
         find_layout(course, splits=("test",))
