@@ -74,10 +74,12 @@ def find_layout(root, splits=("train", "val")) -> CocoLayout:
                               {s: root / LAYOUTS[name][s][1] for s in splits})
     # the layout with the fewest missing parts is the one meant (ties: the standard one)
     name = min(missing, key=lambda n: len(missing[n]))
-    return _raise(root, name, missing[name])
+    _raise(root, name, missing[name], parts=2 * len(splits))
 
 
-def _raise(root: Path, name: str, gaps: list[str]):
+def _raise(root: Path, name: str, gaps: list[str], parts: int):
+    if len(gaps) == parts:  # nothing of either layout is there
+        raise FileNotFoundError(f"{root} holds no COCO data; {_HINT}")
     kind = "COCO 2017" if name == "coco2017" else "course"
     raise FileNotFoundError(f"{root} is not a complete COCO folder: the {kind} layout lacks "
                             f"{', '.join(gaps)}; {_HINT}")

@@ -72,7 +72,7 @@ def test_incomplete_course_layout_and_missing_folder(course, tmp_path):
         find_layout(tmp_path / "nowhere")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(FileNotFoundError, match="lacks train2017/, annotations/"):
+    with pytest.raises(FileNotFoundError, match="empty holds no COCO data; expected the COCO 2017 layout"):
         find_layout(empty)
     with pytest.raises(ValueError, match="splits must be"):
         find_layout(course, splits=("test",))
