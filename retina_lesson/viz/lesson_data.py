@@ -11,7 +11,7 @@ from .core import (CLASS_COLORS, LEVEL_COLORS, LEVEL_NAMES, ZONE_COLORS, draw_bo
                    show_image)
 
 __all__ = ["DETECTION_COLORS", "class_color", "show_dataset_grid", "plot_object_sizes",
-           "plot_class_balance", "plot_pr_curves", "show_detections", "detection_gallery",
+           "plot_object_size_panels", "plot_class_balance", "plot_pr_curves", "show_detections", "detection_gallery",
            "plot_best_anchor_iou"]
 
 DETECTION_COLORS = {"true positive": "#009E73", "false positive": "#D00000", "missed": "#E69F00"}
@@ -80,6 +80,21 @@ def plot_object_sizes(sizes, anchor_sizes=(32, 64, 128, 256, 512),
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper right")
     return ax
+
+
+def plot_object_size_panels(sizes, panels: dict, ncols: int = 2, size=(6.5, 3.75)):
+    """One ``plot_object_sizes`` panel per anchor configuration (lesson 09, section 3).
+
+    ``panels`` maps a title to ``(anchor_sizes, image_scale)``. Returns the figure."""
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows),
+                             squeeze=False, layout="constrained")
+    for ax, (title, (anchor_sizes, image_scale)) in zip(axes.flat, panels.items()):
+        plot_object_sizes(sizes, anchor_sizes=anchor_sizes, image_scale=image_scale, ax=ax,
+                          title=title)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    return fig
 
 
 def plot_class_balance(dataset, ax=None, title: str = "Objects per class"):
