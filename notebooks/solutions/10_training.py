@@ -17,7 +17,8 @@ def my_training_step(model, images, targets, optimizer):
 # A: Expect them to fall more slowly: with one step size for every weight, SGD at 0.01 moves the
 #    randomly initialised backbone, FPN and heads very unequally, and 930 iterations are 1 % of
 #    the paper's 90k (which also start from ImageNet weights). In the course's early runs SGD
-#    reached about 60 % of AdamW's AP after the same 6000 images (benchmarks/training_runs.md).
+#    (lr 0.02) reached about 60 % of AdamW's AP after the same 6000 images
+#    (benchmarks/training_runs.md).
 
 # Q: Set warmup_iters=0 (lr 4e-3 from the first step). Does the first epoch still go well?
 # A: Usually it still trains, but the first iterations are rougher: the loss can jump up before

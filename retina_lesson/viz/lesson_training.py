@@ -14,7 +14,7 @@ __all__ = ["LOSS_COLORS", "smooth_curve", "plot_losses", "plot_learning_rate",
            "plot_training_snapshots", "plot_per_class_ap"]
 
 LOSS_COLORS = {"classification": "#0072B2", "bbox_regression": "#D55E00"}
-_LOSS_TITLES = {"classification": "classification loss (focal, Sec. 3.3)",
+_LOSS_TITLES = {"classification": "classification loss (focal, Sec. 3.2)",
                 "bbox_regression": "box regression loss"}
 
 
