@@ -38,6 +38,9 @@ def _base(size, scales, ratios, *, truncate=True, scale=True, swap=False, order=
 
 
 def _base_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(2)
+    rand_scales = tuple(round(1 + v, 3) for v in torch.rand(2, generator=g).tolist())
+    rand_ratios = tuple(round(0.3 + 3 * v, 3) for v in torch.rand(3, generator=g).tolist())
     return [
         Case("P3 (size 32), the default scales and ratios", (32, SCALES, RATIOS)),
         Case("P7 (size 512): 512 * 2**(2/3) = 812.7 is truncated to 812", (512, SCALES, RATIOS)),
@@ -48,6 +51,7 @@ def _base_cases() -> list[Case]:
              (100, (1.0, 1.5), (0.25, 0.5, 1.0, 2.0))),
         Case("P4 (size 64), the default scales and ratios", (64, SCALES, RATIOS)),
         Case("P6 (size 256), the default scales and ratios", (256, SCALES, RATIOS)),
+        Case("size 48, 2 random scales x 3 random ratios", (48, rand_scales, rand_ratios)),
     ]
 
 
@@ -103,6 +107,9 @@ def _grid(base, feature_size, stride, *, offset=0.0, anchor_major=False, x_major
 
 def _grid_cases() -> list[Case]:
     p3 = base_anchors(32)
+    g = torch.Generator().manual_seed(3)
+    half = torch.rand(5, 2, generator=g) * 40 + 2
+    random_base = torch.cat([-half, half], dim=1).round()
     square = torch.tensor([[-16.0, -16, 16, 16]])
     tall = torch.tensor([[-2.0, -5, 2, 5]])
     return [
@@ -116,6 +123,8 @@ def _grid_cases() -> list[Case]:
              (torch.cat([square, tall]), (2, 2), (16, 16))),
         Case("P7 of an 800 x 1344 input: 7 x 11 cells, torchvision's strides (114, 122)",
              (base_anchors(512), (7, 11), (114, 122))),
+        Case("5 random anchors on a 4 x 6 grid with strides (13, 17)",
+             (random_base, (4, 6), (13, 17))),
     ]
 
 
