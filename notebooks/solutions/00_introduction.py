@@ -14,9 +14,10 @@ Lesson 00 has no coding exercise; these are the answers to its questions. The nu
 #    (same centres). What happens to the ratio, and why?
 # A: Foreground 150 (was 182), ignored 330, background 48,624: 1 : 324 instead of 1 : 267. A smaller
 #    box reaches IoU >= 0.5 with fewer anchors (fewer grid positions lie within a third of its
-#    side, and the sizes must still match), so fewer anchors are foreground and the imbalance grows; the halved name tag
-#    (23 x 17.5 px) gets no anchor with IoU >= 0.5 at all (best 0.39). COCO, full of small
-#    objects, is far more imbalanced than our close-up photo — hence the paper's "1:1000".
+#    side, and the sizes must still match), so fewer anchors are foreground and the imbalance
+#    grows; the halved name tag (23 x 17.5 px) gets no anchor with IoU >= 0.5 at all (best
+#    0.39). COCO, full of small objects, is far more imbalanced than our close-up photo — hence
+#    the paper's "1:1000".
 #
 # Q: At what p_t of the easy background anchors would their summed cross entropy equal that of the
 #    foreground (182 anchors at p_t = 0.5)? And with the focal loss?

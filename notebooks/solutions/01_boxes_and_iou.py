@@ -13,14 +13,14 @@ def my_box_iou(a, b):
     bottom_right = torch.min(a[:, None, 2:], b[None, :, 2:])           # [N, M, 2]
     wh = (bottom_right - top_left).clamp(min=0)                        # no overlap -> 0
     inter = wh[..., 0] * wh[..., 1]                                    # |A ∩ B|
-    union = area_a[:, None] + area_b[None, :] - inter                  # |A ∪ B| = |A| + |B| - |A ∩ B|
+    union = area_a[:, None] + area_b[None, :] - inter        # |A ∪ B| = |A| + |B| - |A ∩ B|
     return inter / union                                               # IoU = |A ∩ B| / |A ∪ B|
 
 
 def my_xywh_to_cxcywh(b):
     """COCO boxes (x, y, w, h) [N, 4] -> (cx, cy, w, h) [N, 4], without going through xyxy."""
     x, y, w, h = b.unbind(-1)
-    return torch.stack([x + w / 2, y + h / 2, w, h], dim=-1)           # centre = corner + half the size
+    return torch.stack([x + w / 2, y + h / 2, w, h], dim=-1)  # centre = corner + half the size
 
 
 # Q: Two equal squares of side s shifted by d along BOTH x and y: what is their IoU, and which
@@ -39,7 +39,8 @@ def my_xywh_to_cxcywh(b):
 #
 # Q: GIoU: implement it with broadcasting and compare with torchvision.ops.generalized_box_iou.
 # A: GIoU = IoU - (|C| - |A ∪ B|) / |C|, with C the smallest box enclosing A and B:
-#        lt_c = torch.min(a[:, None, :2], b[None, :, :2]); rb_c = torch.max(a[:, None, 2:], b[None, :, 2:])
+#        lt_c = torch.min(a[:, None, :2], b[None, :, :2])
+#        rb_c = torch.max(a[:, None, 2:], b[None, :, 2:])
 #        area_c = (rb_c - lt_c).prod(-1); giou = iou - (area_c - union) / area_c
 #    It lies in (-1, 1] and, unlike IoU, keeps decreasing as disjoint boxes move apart, which is
 #    why it is used as a regression loss. torch.testing.assert_close(giou,

@@ -97,8 +97,8 @@ def check_box_iou(fn) -> bool:
     hints = [
         Mistake("the IoU is too small: is the intersection subtracted from the union "
                 "(area_a + area_b - inter)?", _iou_union_not_reduced),
-        Mistake("IoU is not 0 for boxes that do not overlap: are the intersection's width AND height "
-                "clamped at 0?",
+        Mistake("IoU is not 0 for boxes that do not overlap: are the intersection's width AND "
+                "height clamped at 0?",
                 _iou_not_clamped),
         Mistake("these are continuous coordinates: width = x2 - x1, without the +1 of pixel "
                 "counting", _iou_plus_one),
