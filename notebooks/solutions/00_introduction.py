@@ -16,8 +16,8 @@ Lesson 00 has no coding exercise; these are the answers to its questions. The nu
 #    box reaches IoU >= 0.5 with fewer anchors (fewer grid positions lie within a third of its
 #    side, and the sizes must still match), so fewer anchors are foreground and the imbalance
 #    grows; the halved name tag (23 x 17.5 px) gets no anchor with IoU >= 0.5 at all (best
-#    0.39). COCO, full of small objects, is far more imbalanced than our close-up photo — hence
-#    the paper's "1:1000".
+#    0.39). COCO, full of small objects, is far more imbalanced than our close-up photo, closer
+#    to the paper's example of 1:1000 (§3).
 #
 # Q: At what p_t of the easy background anchors would their summed cross entropy equal that of the
 #    foreground (182 anchors at p_t = 0.5)? And with the focal loss?
