@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from ..heads import Subnet
 from ._core import Case, Mistake, run_check
