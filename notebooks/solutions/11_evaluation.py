@@ -46,7 +46,7 @@ def my_detection_tp(det_boxes, det_scores, gt_boxes, iou_threshold):
 #    adds little area; AP, AP50 and AP75 move by a fraction of a point. What does drop a little is
 #    the recall reached at the very end (AR100 becomes AR10), for crowded images.
 
-# Q: Integrate the raw precision (not made non-increasing) in `average_precision`. Is AP higher or
+# Q: Sample the raw precision (not made non-increasing) in `average_precision`. Is AP higher or
 #    lower? Why does COCO use the envelope?
 # A: Lower or equal: the envelope is >= the raw precision at every recall. The raw curve zigzags
 #    (each false positive drops it, each true positive raises it again), so its samples depend on

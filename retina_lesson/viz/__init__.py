@@ -15,4 +15,6 @@ from .lesson_training import *  # noqa
 from .lesson_network import *  # noqa
 from .lesson_inference import *  # noqa
 from .lesson_debug import *  # noqa
+from .lesson_debug_explorer import *  # noqa
+from .lesson_evaluation import *  # noqa
 from .lesson_ablation import *  # noqa
