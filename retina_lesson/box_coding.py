@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from .boxes import validate_boxes
+from .precision import upcast
 
 BBOX_XFORM_CLIP = math.log(1000.0 / 16)
 
@@ -38,9 +39,10 @@ def _centre_size(boxes: Tensor):
 
 
 def encode(boxes: Tensor, anchors: Tensor, weights=(1.0, 1.0, 1.0, 1.0)) -> Tensor:
-    """Deltas (t_x, t_y, t_w, t_h) that move each anchor onto its box, [N, 4]."""
-    boxes = validate_boxes(boxes, "boxes")
-    anchors = validate_boxes(anchors, "anchors")
+    """Deltas (t_x, t_y, t_w, t_h) that move each anchor onto its box, [N, 4] (half precision is
+    computed in float32)."""
+    boxes = upcast(validate_boxes(boxes, "boxes"))
+    anchors = upcast(validate_boxes(anchors, "anchors"))
     if boxes.shape[0] != anchors.shape[0]:
         raise ValueError(f"boxes and anchors must pair up one to one; got {boxes.shape[0]} boxes and "
                          f"{anchors.shape[0]} anchors")
@@ -55,9 +57,11 @@ def encode(boxes: Tensor, anchors: Tensor, weights=(1.0, 1.0, 1.0, 1.0)) -> Tens
 
 def decode(deltas: Tensor, anchors: Tensor, weights=(1.0, 1.0, 1.0, 1.0),
            clip: float = BBOX_XFORM_CLIP) -> Tensor:
-    """Boxes (xyxy) from deltas and their anchors, [N, 4]; t_w, t_h clamped at ``clip``."""
+    """Boxes (xyxy) from deltas and their anchors, [N, 4]; t_w, t_h clamped at ``clip``
+    (half precision is computed in float32)."""
     if deltas.dim() != 2 or deltas.shape[1] != 4:
         raise ValueError(f"deltas must have shape [N, 4], got {list(deltas.shape)}")
+    deltas = upcast(deltas)
     anchors = validate_boxes(anchors, "anchors").to(deltas.dtype)
     if deltas.shape[0] != anchors.shape[0]:
         raise ValueError(f"deltas and anchors must pair up one to one; got {deltas.shape[0]} deltas "

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .precision import upcast
+
 FORMATS = ("xyxy", "xywh", "cxcywh")
 
 
@@ -105,10 +107,11 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     """Intersection over union of every pair, [N, M] (xyxy boxes).
 
     IoU = |A ∩ B| / |A ∪ B|. The same numbers as ``torchvision.ops.box_iou``; a pair whose union
-    is zero (two zero-size boxes) gets IoU 0 instead of NaN.
+    is zero (two zero-size boxes) gets IoU 0 instead of NaN. Half precision is computed (and
+    returned) in float32, as torchvision does: a 300-px box's area overflows float16.
     """
-    boxes1 = validate_boxes(boxes1, "boxes1")
-    boxes2 = validate_boxes(boxes2, "boxes2")
+    boxes1 = upcast(validate_boxes(boxes1, "boxes1"))
+    boxes2 = upcast(validate_boxes(boxes2, "boxes2"))
     area1 = (boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])
     area2 = (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1])
     a, b = boxes1[:, None, :], boxes2[None, :, :]

@@ -22,6 +22,7 @@ from .heads import RetinaNetHead
 from .losses import l1_loss, sigmoid_focal_loss, smooth_l1_loss
 from .matching import IGNORED, match_anchors_batch
 from .postprocess import postprocess_detections
+from .precision import HALF, upcast
 from .transform import IMAGENET_MEAN, IMAGENET_STD, ImageTransform
 
 BOX_LOSSES = ("l1", "smooth_l1", "giou")
@@ -72,14 +73,17 @@ class RetinaNet(nn.Module):
         return list(self.fpn(self.backbone(batch)).values())
 
     def anchors(self, image_size, features: list[Tensor]) -> list[Tensor]:
-        """Anchors of each level for the padded batch size (cached per size and device)."""
+        """Anchors of each level for the padded batch size (cached per size and device), in the
+        features' dtype, float32 when that is half precision (mixed precision: anchors of 800 px
+        need float32's mantissa)."""
         grids = [tuple(f.shape[-2:]) for f in features]
-        key = (tuple(image_size), tuple(grids), features[0].device, features[0].dtype)
+        dtype = torch.float32 if features[0].dtype in HALF else features[0].dtype
+        key = (tuple(image_size), tuple(grids), features[0].device, dtype)
         if key not in self._anchor_cache:
             if grids != anchor_lib.feature_sizes(image_size, self.anchor_config["strides"]):
                 raise ValueError(f"feature maps {grids} do not have the sizes ceil(H / stride) the "
                                  f"anchor strides {self.anchor_config['strides']} imply")
-            per_level = anchor_lib.anchors_per_level(image_size, dtype=features[0].dtype,
+            per_level = anchor_lib.anchors_per_level(image_size, dtype=dtype,
                                                      **self.anchor_config)
             self._anchor_cache = {key: [a.to(features[0].device) for a in per_level]}
         return self._anchor_cache[key]
@@ -105,9 +109,14 @@ class RetinaNet(nn.Module):
         image's number of positive anchors (at least 1), averaged over the batch (Sec. 4).
 
         Matching and losses are computed for the whole batch at once: the same numbers as
-        torchvision's loop over images, in a few large operations.
+        torchvision's loop over images, in a few large operations. Under mixed precision the
+        head's outputs are upcast: matching, box coding and losses run in float32 (autocast off).
         """
-        logits, deltas = head_outputs["cls_logits"], head_outputs["bbox_regression"]
+        with torch.autocast(anchors.device.type, enabled=False):
+            return self._compute_loss(targets, upcast(head_outputs["cls_logits"]),
+                                      upcast(head_outputs["bbox_regression"]), anchors)
+
+    def _compute_loss(self, targets, logits, deltas, anchors) -> dict:
         matched = self.match([t["boxes"] for t in targets], anchors)                # [B, A]
         positive = matched >= 0
         num_pos = positive.sum(dim=1).clamp(min=1).to(logits.dtype)               # [B]
@@ -170,8 +179,8 @@ class RetinaNet(nn.Module):
         if self.training:
             return self.compute_loss(targets, head_outputs, torch.cat(per_level))
         counts = [a.shape[0] for a in per_level]
-        logits = head_outputs["cls_logits"].split(counts, dim=1)
-        deltas = head_outputs["bbox_regression"].split(counts, dim=1)
+        logits = upcast(head_outputs["cls_logits"]).split(counts, dim=1)
+        deltas = upcast(head_outputs["bbox_regression"]).split(counts, dim=1)
         detections = [postprocess_detections([lg[i] for lg in logits], [dl[i] for dl in deltas],
                                              per_level, sizes[i], self.score_thresh,
                                              self.topk_candidates, self.nms_thresh,

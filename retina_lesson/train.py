@@ -24,9 +24,7 @@ whichever runs out first (the time or the epochs), so a fast enough machine give
 """
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,7 +32,13 @@ from pathlib import Path
 import torch
 
 from . import default_device
+from .checkpoint import (CheckpointError, check_resumable, finished, finished_run,  # noqa: F401
+                         load_checkpoint, model_from_checkpoint, run_state, save_checkpoint,
+                         saved_config)
 from .model import RetinaNet
+from .precision import autocast, grad_scaler
+
+clock = time.monotonic  # the time source of ``minutes`` and ``seconds``; tests put a fake clock here
 
 PRESETS = {
     # what came after the paper (torchvision's RetinaNet v2): GroupNorm in a lighter head, GIoU loss;
@@ -125,54 +129,21 @@ def make_optimizer(model, config: TrainConfig):
     raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {config.optimizer!r}")
 
 
-def save_checkpoint(path, **state) -> None:
-    """Write to a temporary file, then rename: a kill mid-save never loses the last good one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path, map_location="cpu") -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``: no code runs)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
-
-
-def model_from_checkpoint(path, device=None, state: dict | None = None) -> RetinaNet:
-    """Rebuild the trained model stored in a checkpoint, in eval mode (``state``: already loaded)."""
-    state = state if state is not None else load_checkpoint(path)
-    model = build_model(state["num_classes"], saved_config(state))
-    model.load_state_dict(state["model"])
-    return model.to(device or default_device()).eval()
-
-
-def saved_config(state: dict) -> TrainConfig:
-    """The configuration a checkpoint was written by; fields added since take their defaults."""
-    # checkpoints written before ``backbone_width`` existed trained resnet_tiny at width 32
-    return TrainConfig(**{"backbone_width": 32, **state["config"]})
-
-
-def finished(state: dict, config: TrainConfig) -> bool:
-    """Whether a checkpoint's run is over: all its epochs done, or its time budget spent."""
-    budget_spent = config.minutes is not None and state.get("seconds", 0.0) >= 60 * config.minutes
-    return state["epoch"] >= config.epochs or budget_spent
-
-
 class NonFiniteLoss(FloatingPointError):
     """Raised when a loss becomes NaN or inf; the last checkpoint stays as it was."""
 
 
 def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = False,
-          device=None, progress: bool = True, on_epoch_end=None) -> tuple[RetinaNet, list[dict]]:
+          device=None, progress: bool = True, on_epoch_end=None, amp: bool = False,
+          extend: bool = False) -> tuple[RetinaNet, list[dict]]:
     """Train and return ``(model, history)``; ``history`` has one entry per iteration.
 
     ``on_epoch_end(epoch, model)`` is called after each epoch (e.g. to draw detections). With
     ``config.minutes`` set, training stops when that much time is spent (the checkpoint keeps the
-    seconds spent, so a resumed run only uses what is left).
+    seconds spent, so a resumed run only uses what is left). ``out_dir/last.pt`` is (re)written
+    after every epoch. ``amp``: mixed precision (:func:`autocast`). ``extend`` (with ``resume``):
+    the checkpoint's run may have fewer ``epochs`` or ``minutes`` than ``config``: it goes on to
+    the new end, its learning-rate schedule stretched to the new length from where it stands.
     """
     from .progress import tqdm
 
@@ -185,16 +156,16 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
     num_classes = train_set.num_classes
     model = build_model(num_classes, config).to(device)
     optimizer = make_optimizer(model, config)
+    mixed, scaler = autocast(device, amp), grad_scaler(device, amp)
     history, start_epoch, spent = [], 0, 0.0
     if resume and ckpt_path.is_file():
-        state = load_checkpoint(ckpt_path, map_location=device)
-        saved = asdict(saved_config(state))
-        if saved != asdict(config):
-            changed = sorted(k for k, v in asdict(config).items() if saved.get(k) != v)
-            raise ValueError(f"{ckpt_path} was written by another configuration (differs in "
-                             f"{changed}); use another --out folder or the same settings")
+        state = load_checkpoint(ckpt_path, map_location=device,
+                                required=("model", "optimizer", "epoch", "history", "config"))
+        check_resumable(state, config, ckpt_path, amp, extend)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if scaler is not None and "scaler" in state:
+            scaler.load_state_dict(state["scaler"])
         history, start_epoch = list(state["history"]), int(state["epoch"])
         spent = float(state.get("seconds", 0.0))
         torch.set_rng_state(state["rng"])
@@ -206,6 +177,9 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
     generator = torch.Generator()
     loader = torch.utils.data.DataLoader(train_set, batch_size=config.batch_size, shuffle=True,
                                          collate_fn=collate_fn, generator=generator, drop_last=True)
+    if len(loader) == 0:
+        raise ValueError(f"{len(train_set)} training images make no batch of {config.batch_size}; "
+                         f"use a smaller batch size")
     base = train_set.dataset if isinstance(train_set, torch.utils.data.Subset) else train_set
     total = config.epochs * len(loader)
     budget = 60 * config.minutes if config.minutes is not None else math.inf
@@ -216,9 +190,9 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
         if getattr(base, "generator", None) is not None:
             base.generator.manual_seed(config.seed * 100_003 + epoch + 50_000)
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
-        start, steps = time.time(), 0
+        start, steps = clock(), 0
         for images, targets in bar:
-            time_spent = (spent + time.time() - start) / budget
+            time_spent = (spent + clock() - start) / budget
             if time_spent >= 1:
                 break
             it, steps = len(history), steps + 1
@@ -228,7 +202,8 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
             images = [im.to(device) for im in images]
             targets = [{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in t.items()}
                        for t in targets]
-            losses = model(images, targets)
+            with mixed:
+                losses = model(images, targets)
             loss = config.cls_loss_scale * losses["classification"] + losses["bbox_regression"]
             if not torch.isfinite(loss):
                 kept = (f"the last good checkpoint is {ckpt_path}" if ckpt_path.is_file()
@@ -236,23 +211,32 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
                 raise NonFiniteLoss(f"loss became {loss.item()} at iteration {it} (epoch {epoch + 1})"
                                     f"; {kept}")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if scaler is None:
+                loss.backward()
+            else:  # float16: scale the loss so small gradients do not underflow, unscale to clip
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
             if config.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
+            if scaler is None:
+                optimizer.step()
+            else:  # skips the step when a gradient overflowed, and adapts the scale
+                scaler.step(optimizer)
+                scaler.update()
             history.append({"iter": it, "epoch": epoch, "lr": lr,
                             "classification": losses["classification"].item(),
                             "bbox_regression": losses["bbox_regression"].item()})
             bar.set_postfix(cls=f"{history[-1]['classification']:.3f}",
                             box=f"{history[-1]['bbox_regression']:.3f}")
-        seconds = time.time() - start
+        seconds = clock() - start
         spent += seconds
         if steps:
             history[-1]["epoch_seconds"] = seconds
             history[-1]["images_per_second"] = steps * config.batch_size / max(seconds, 1e-9)
+        extra = {"amp": True, "scaler": scaler.state_dict() if scaler else {}} if amp else {}
         save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=optimizer.state_dict(),
                         epoch=epoch + 1, history=history, config=asdict(config),
-                        num_classes=num_classes, rng=torch.get_rng_state(), seconds=spent)
+                        num_classes=num_classes, rng=torch.get_rng_state(), seconds=spent, **extra)
         if on_epoch_end is not None:
             on_epoch_end(epoch, model)
             model.train()
@@ -265,19 +249,6 @@ def quick_config(**overrides) -> TrainConfig:
     """The configuration of quick mode (tests): a few iterations on a subset."""
     return TrainConfig(**{"epochs": 1, "max_train_images": 160, "batch_size": 8, "warmup_iters": 5,
                           **overrides})
-
-
-def run_state(ckpt, config: TrainConfig) -> dict | None:
-    """The state in ``ckpt`` when ``config`` wrote it (finished or not); None otherwise."""
-    ckpt = Path(ckpt)
-    state = load_checkpoint(ckpt) if ckpt.is_file() else None
-    return state if state and asdict(saved_config(state)) == asdict(config) else None
-
-
-def finished_run(ckpt, config: TrainConfig) -> dict | None:
-    """The state in ``ckpt`` when it holds a finished run of ``config``; None otherwise."""
-    state = run_state(ckpt, config)
-    return state if state and finished(state, config) else None
 
 
 def ensure_trained(config: TrainConfig | None = None, out_dir=None, train_set=None,
@@ -303,63 +274,11 @@ def ensure_trained(config: TrainConfig | None = None, out_dir=None, train_set=No
                  progress=progress)
 
 
-_OPTIONS = ("epochs", "minutes", "batch_size", "image_size", "backbone", "optimizer", "lr", "schedule")
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m retina_lesson.train", description=__doc__.split("\n")[0])
-    p.add_argument("--preset", choices=sorted(PRESETS), default="default")
-    p.add_argument("--epochs", type=int, default=None, help="default 10")
-    p.add_argument("--minutes", type=float, default=None,
-                   help="also stop after this many minutes of training if the epochs are not done "
-                        "by then (a slower machine); the learning rate follows whichever runs out "
-                        "first, so the result then depends on the machine's speed")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--image-size", type=int, default=None, help="resize so the short side is this")
-    p.add_argument("--backbone", default=None, choices=["resnet_tiny", "resnet18", "resnet50"])
-    p.add_argument("--optimizer", choices=["adamw", "sgd"], default=None)
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--schedule", choices=["cosine", "step"], default=None)
-    p.add_argument("--data", default=None, help="a COCO folder with train/, val/ and "
-                   "instances_{train,val}.json (default: the generated shapes dataset)")
-    p.add_argument("--out", default="runs/shapes", help="folder for last.pt")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--quick", action="store_true", help="a tiny run (also RETINA_LESSON_QUICK=1)")
-    p.add_argument("--no-progress", action="store_true")
-    return p
-
-
-def command_line_config(args: argparse.Namespace, quick: bool = False) -> TrainConfig:
-    """The run the command line asks for: ``TrainConfig()`` (lesson 10's run) or, in quick mode,
-    ``quick_config()``, with the options given."""
-    overrides = {name: getattr(args, name) for name in _OPTIONS if getattr(args, name) is not None}
-    return (quick_config if quick else TrainConfig)(preset=args.preset, **overrides)
-
-
 def main(argv=None):
-    from . import is_quick
-    from .data import shapes_datasets
-    from .evaluate import coco_evaluate, format_ap_table
+    """``python -m retina_lesson.train``: see :mod:`retina_lesson.cli`."""
+    from .cli import train_main
 
-    args = parser().parse_args(argv)
-    quick = args.quick or is_quick()
-    config = command_line_config(args, quick)
-    train_set, val_set = shapes_datasets(args.data, quick=quick, progress=not args.no_progress)
-    device = default_device()
-    budget = f" or {config.minutes:g} minutes" if config.minutes is not None else ""
-    print(f"training on {device} ({torch.get_num_threads()} threads): {len(train_set)} images, "
-          f"{config.epochs} epochs{budget}, preset {config.preset!r}")
-    start = time.time()
-    model, history = train(config, train_set, args.out, args.resume, device,
-                           progress=not args.no_progress)
-    train_seconds = time.time() - start
-    metrics = coco_evaluate(model, val_set, device=device, progress=not args.no_progress)
-    per_epoch = min(len(train_set), config.max_train_images or len(train_set)) // config.batch_size
-    cut = " - the time limit came first" if len(history) < config.epochs * per_epoch else ""
-    print(f"trained in {train_seconds:.0f} s ({len(history) / per_epoch:.1f} epochs{cut}); "
-          f"checkpoint {Path(args.out) / 'last.pt'}")
-    print(format_ap_table({f"RetinaNet ({config.preset}), shapes val": metrics}))
-    return metrics
+    return train_main(argv)
 
 
 if __name__ == "__main__":
