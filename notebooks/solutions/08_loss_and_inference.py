@@ -45,34 +45,33 @@ def my_nms(boxes, scores, iou_threshold):
 #
 # Q: Divide the focal loss by the number of all non-ignored anchors instead of N_pos. By how much
 #    does the loss of the batch shrink, and why would the gradients of the positives vanish?
-# A: The photo has 131 positives among 8,897 non-ignored anchors, so its classification loss
-#    shrinks ~68x (the blank image's 9,216x). Every positive's gradient is divided the same way:
-#    the ~100 positives of an image drown in a denominator of ~100k anchors, and the learning
-#    signal per object becomes tiny; dividing by N_pos keeps it independent of the anchor count
-#    (Sec. 4.1: the easy negatives contribute little loss, so they should not count either).
+# A: The photo at 192 px has 131 positives among 8,897 non-ignored anchors: its classification
+#    loss shrinks 68x, the blank image's 9,216x, the batch's classification loss ~87x (0.966 ->
+#    ~0.011). Each positive's gradient shrinks the same way: the few positives of an image drown
+#    in a denominator of ~10^4-10^5 anchors whose loss is negligible anyway (Sec. 4.1's reason),
+#    and the loss scale would depend on the image size instead of on the objects.
 #
 # Q: Switch off the low-quality matches and count the positives of the name tag (the smallest
 #    object) again. What happens to its loss?
-# A: If none of its anchors reaches IoU 0.5, it has no positive at all: no box loss, and its
-#    anchors are background (or ignored), so the classifier is taught that the name tag is not
-#    an object. The low-quality rule (RPN's: each object keeps its best anchor) guarantees every
-#    object at least one positive.
+# A: Its best IoU with any anchor at 192 px is 0.224: with the low-quality rule (RPN's: each object
+#    keeps its best anchors) it has 8 positives (tied best anchors); without it, 0. It then gets no
+#    box loss, and its anchors (IoU < 0.4) become negatives: the classifier is taught that the
+#    name tag is background.
 #
 # Q: Replace the L1 box loss by smooth L1 (losses.smooth_l1_loss, beta = 1/9) and compare with
 #    RetinaNet(box_loss="smooth_l1").
-# A: Both give the same number (compute_loss uses the same function): smooth L1 equals
-#    |x| - beta/2 for |x| >= beta, so for the untrained deltas (mostly |x| > 1/9) it is the L1
-#    loss minus ~0.056 per coordinate; only near-converged deltas feel its quadratic zone.
+# A: The same number: compute_loss calls the same function. Smooth L1 is 0.5 x^2 / beta below
+#    beta = 1/9 and |x| - beta / 2 above, so it is a little below L1 on every coordinate and has
+#    the same gradient (+-1) for large errors; only nearly right deltas feel the difference.
 #
 # Q: In the synthetic example, lower the NMS threshold to 0.3 and raise it to 0.7: how many
 #    detections per object remain?
-# A: At 0.3 still one per object (the synthetic boxes of one object overlap it strongly); at
-#    0.7 several boxes per object survive, since two neighbouring anchors' boxes often overlap by
-#    less than 0.7: duplicates that cost precision at evaluation.
+# A: At 0.3 and at 0.5: 7 detections, one per object. At 0.7: 9, two each for the head and the
+#    mission badge; their candidate boxes overlap each other by IoU between 0.5 and 0.7, so they
+#    survive as duplicates, which cost precision at evaluation.
 #
 # Q: Why does the postprocess clip boxes before NMS? Construct two boxes whose IoU changes when
 #    they are clipped.
-# A: NMS should compare the boxes as they will be reported, inside the image. Boxes
-#    [-40, 0, 10, 10] and [-5, 0, 10, 10] in an image starting at x = 0 have IoU 15/50 = 0.3
-#    (both kept at 0.5); clipped to [0, 0, 10, 10] and [0, 0, 10, 10] they are the same box,
-#    IoU 1, and one suppresses the other. torchvision clips first, so the course does too.
+# A: NMS should compare the boxes as they will be reported, inside the image. In a 10 x 10 image,
+#    [-40, 0, 10, 10] and [-5, 0, 10, 10] have IoU 0.3 (both kept at 0.5); clipped, both are
+#    [0, 0, 10, 10], IoU 1, and one removes the other. torchvision clips first; so does the course.
