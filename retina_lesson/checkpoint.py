@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -79,7 +80,9 @@ def load_checkpoint(path, map_location="cpu", required=()) -> dict:
     if size == 0:
         raise CheckpointError(f"{path}: empty file (0 bytes), not a checkpoint")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's advice about pickle protocols: not the user's
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError:
         # torch's message advises weights_only=False, i.e. running code from the file: never here
         raise CheckpointError(f"{path}: not a checkpoint of this course (it holds objects other "

@@ -149,3 +149,14 @@ def format_comparison(results: dict) -> str:
         lines.append(f"{name:<28}{s['objects']:>8}{s['recall']:>8.3f}{s['recall_low_quality']:>8.3f}"
                      f"{s['unmatched']:>8}{s['mean_best_iou']:>9.3f}{s['mean_positives']:>8.2f}")
     return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    """``python -m retina_lesson.debug``: the coverage report of a dataset (see ``debug_cli``)."""
+    from .debug_cli import main as debug_main
+
+    return debug_main(argv)
+
+
+if __name__ == "__main__":
+    main()

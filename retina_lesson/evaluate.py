@@ -193,3 +193,76 @@ def format_ap_table(rows, percent: bool = True) -> str:
                 cells.append(f"{v * 100:>7.1f}" if percent else f"{v:>7.3f}")
         lines.append(f"{str(name):<{width}}" + "".join(cells))
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ python -m ...evaluate
+def main(argv=None) -> dict:
+    """``python -m retina_lesson.evaluate --checkpoint RUN/last.pt [--data COCO_FOLDER]``: the AP
+    table of a trained run, added to ``RUN/metrics.json`` (one entry per dataset evaluated)."""
+    from .cli import Parser, add_common, one_line_errors, positive_int
+
+    p = Parser(prog="python -m retina_lesson.evaluate",
+               description="COCO AP of a trained checkpoint on a COCO-format dataset (pycocotools); "
+                           "prints the AP table and writes it to metrics.json beside the checkpoint.")
+    p.add_argument("--checkpoint", required=True, help="a checkpoint of python -m retina_lesson.train")
+    p.add_argument("--data", default=None,
+                   help="a COCO folder with SPLIT/ and instances_SPLIT.json (default: the data the "
+                        "run was trained on, as its metrics.json records; else the shapes dataset)")
+    p.add_argument("--split", default="val", help="which split of --data (default val)")
+    p.add_argument("--batch-size", type=positive_int, default=8)
+    p.add_argument("--out", default=None, help="the metrics file (default: CHECKPOINT's folder/"
+                   "metrics.json; other datasets' entries in it are kept)")
+    p.add_argument("--quick", action="store_true", help="the quick shapes dataset")
+    add_common(p)
+    args = p.parse_args(argv)
+    with one_line_errors(args.debug, p.prog):
+        return _evaluate_command(args)
+
+
+def _evaluate_command(args) -> dict:
+    import json
+    from pathlib import Path
+
+    from . import default_device, is_quick
+    from .checkpoint import load_checkpoint, model_from_checkpoint, write_json
+    from .cli import METRICS_FILE, dataset_label, format_metrics_table, interrupted, metrics_entry
+    from .data import CocoDataset, ensure_shapes
+
+    ckpt = Path(args.checkpoint)
+    state = load_checkpoint(ckpt, required=("model", "config", "num_classes", "epoch"))
+    out = Path(args.out) if args.out else ckpt.parent / METRICS_FILE
+    record = {}
+    if out.is_file():
+        try:
+            record = json.loads(out.read_text())
+        except ValueError:
+            raise ValueError(f"{out}: not a metrics file (malformed JSON); pass another --out") from None
+    data = args.data if args.data is not None else record.get("data")
+    quick = args.quick or is_quick() or (args.data is None and record.get("quick", False))
+    root = Path(data) if data is not None else ensure_shapes(quick, progress=not args.no_progress)
+    dataset = CocoDataset(root / args.split, root / f"instances_{args.split}.json")
+    if dataset.num_classes > state["num_classes"]:
+        raise ValueError(f"{ckpt} predicts {state['num_classes']} classes (ids 0-"
+                         f"{state['num_classes'] - 1}) but {root} has category ids up to "
+                         f"{dataset.num_classes - 1}: evaluate it on the data it was trained for")
+    label = dataset_label(data, args.split, quick)
+    device = default_device()
+    model = model_from_checkpoint(ckpt, device, state)
+    try:
+        metrics = coco_evaluate(model, dataset, batch_size=args.batch_size, device=device,
+                                progress=not args.no_progress)
+    except KeyboardInterrupt:
+        interrupted(f"nothing was written; {out} is as it was")
+    config = state["config"]
+    print(format_metrics_table({f"RetinaNet ({config.get('preset', '?')}), epoch {state['epoch']}":
+                                metrics}, label, len(dataset)))
+    record.setdefault("checkpoint", str(ckpt))
+    record.setdefault("config", config)
+    record.setdefault("evaluations", {})[label] = metrics_entry(metrics, label, data, args.split,
+                                                                len(dataset), state["epoch"])
+    print(f"metrics: {write_json(out, record)}")
+    return metrics
+
+
+if __name__ == "__main__":
+    main()
