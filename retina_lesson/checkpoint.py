@@ -121,9 +121,12 @@ def saved_config(state: dict):
 
 
 def finished(state: dict, config) -> bool:
-    """Whether a checkpoint's run is over: all its epochs done, or its time budget spent."""
+    """Whether a checkpoint's run is over: all its epochs or ``iterations`` done, or its time
+    budget spent."""
     budget_spent = config.minutes is not None and state.get("seconds", 0.0) >= 60 * config.minutes
-    return state["epoch"] >= config.epochs or budget_spent
+    iterations = getattr(config, "iterations", None)
+    steps_done = iterations is not None and len(state.get("history", ())) >= iterations
+    return state["epoch"] >= config.epochs or budget_spent or steps_done
 
 
 def check_resumable(state: dict, config, path, amp: bool = False, extend: bool = False) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import torch
+
 PAPER_BATCH = 16
 PAPER_LR = 0.01
 PAPER_ITERATIONS = 90_000
@@ -89,3 +91,32 @@ def paper_config(global_batch: int = PAPER_BATCH, num_images: int | None = None)
     if num_images is not None:
         config["epochs"] = schedule.epochs(num_images)
     return config
+
+
+# ------------------------------------------------ the optimizer and schedule of a TrainConfig
+def learning_rate(config, it: int, total: int, time_spent: float = 0.0) -> float:
+    """Warm-up linearly from lr/3 over ``warmup_iters``, then cosine to 0 or paper's steps.
+
+    ``time_spent``: the share of a wall-clock budget (``config.minutes``) used so far; the schedule
+    follows whichever runs out first, the iterations or the time.
+    """
+    if it < config.warmup_iters:
+        return config.lr * (1 / 3 + (2 / 3) * it / config.warmup_iters)
+    if config.schedule == "step":
+        progress = max(it / total, time_spent)
+        return config.lr * (0.1 ** sum(progress >= f for f in (2 / 3, 8 / 9)))
+    if config.schedule != "cosine":
+        raise ValueError(f"schedule must be 'cosine' or 'step', got {config.schedule!r}")
+    progress = max((it - config.warmup_iters) / max(1, total - config.warmup_iters), time_spent)
+    return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def make_optimizer(model, config):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":  # fused: one kernel for all weights (CPU: 8 -> 2 ms a step)
+        fused = all(p.device.type in ("cpu", "cuda") for p in params) or None
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay,
+                                 fused=fused)
+    raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {config.optimizer!r}")

@@ -37,6 +37,7 @@ from .checkpoint import (CheckpointError, check_resumable, finished, finished_ru
                          saved_config)
 from .model import RetinaNet
 from .precision import autocast, grad_scaler
+from .recipe import learning_rate, make_optimizer  # noqa: F401 (lesson 10 imports them here)
 
 clock = time.monotonic  # the time source of ``minutes`` and ``seconds``; tests put a fake clock here
 
@@ -76,6 +77,8 @@ class TrainConfig:
     minutes: float | None = None  # a wall-clock budget: stop when spent, even before `epochs`
     channels_last: bool = True    # NHWC feature maps: 6-9% faster convolutions on a CPU
     model_overrides: dict = field(default_factory=dict)
+    iterations: int | None = None  # stop after this many steps (the paper: 90k at batch 16)
+    backbone_weights: str | None = None  # ImageNet weights of resnet50/18: frozen BN (Sec. 4.1)
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -84,6 +87,11 @@ class TrainConfig:
             raise ValueError(f"minutes must be a positive number, got {self.minutes}")
         if self.focal_gamma is None:
             self.focal_gamma = PRESETS[self.preset]["focal_gamma"]
+        if self.iterations is not None and not self.iterations > 0:
+            raise ValueError(f"iterations must be a positive number, got {self.iterations}")
+        if self.backbone_weights is not None and self.backbone not in ("resnet50", "resnet18"):
+            raise ValueError(f"backbone weights (ImageNet, torchvision's names) fit the backbones "
+                             f"resnet50 and resnet18, not {self.backbone!r}")
 
     def model_kwargs(self) -> dict:
         kwargs = dict(PRESETS[self.preset], backbone=self.backbone, fpn_channels=self.fpn_channels,
@@ -92,41 +100,25 @@ class TrainConfig:
                       focal_gamma=self.focal_gamma, prior=self.prior)
         if self.backbone == "resnet_tiny":
             kwargs["backbone_kwargs"] = {"width": self.backbone_width}
+        if self.backbone_weights is not None:
+            kwargs["frozen_bn"] = True  # ImageNet statistics, as torchvision does
         kwargs.update(self.model_overrides)
         return kwargs
 
 
-def build_model(num_classes: int, config: TrainConfig) -> RetinaNet:
+def build_model(num_classes: int, config: TrainConfig, load_weights: bool = False) -> RetinaNet:
+    """The model of ``config``. With ``config.backbone_weights`` BatchNorm is frozen and so are the
+    stem and layer1 (torchvision's ``trainable_backbone_layers=3``); ``load_weights`` reads the
+    file (a fresh run; a checkpoint brings its own weights)."""
     torch.manual_seed(config.seed)
     model = RetinaNet(num_classes, **config.model_kwargs())
+    if config.backbone_weights is not None:
+        from .backbone import freeze_stages, load_imagenet_weights
+
+        if load_weights:
+            load_imagenet_weights(model.backbone, config.backbone_weights)
+        freeze_stages(model.backbone, 3)
     return model.to(memory_format=torch.channels_last) if config.channels_last else model
-
-
-def learning_rate(config: TrainConfig, it: int, total: int, time_spent: float = 0.0) -> float:
-    """Warm-up linearly from lr/3 over ``warmup_iters``, then cosine to 0 or paper's steps.
-
-    ``time_spent``: the share of a wall-clock budget (``config.minutes``) used so far; the schedule
-    follows whichever runs out first, the iterations or the time.
-    """
-    if it < config.warmup_iters:
-        return config.lr * (1 / 3 + (2 / 3) * it / config.warmup_iters)
-    if config.schedule == "step":
-        progress = max(it / total, time_spent)
-        return config.lr * (0.1 ** sum(progress >= f for f in (2 / 3, 8 / 9)))
-    if config.schedule != "cosine":
-        raise ValueError(f"schedule must be 'cosine' or 'step', got {config.schedule!r}")
-    progress = max((it - config.warmup_iters) / max(1, total - config.warmup_iters), time_spent)
-    return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
-def make_optimizer(model, config: TrainConfig):
-    params = [p for p in model.parameters() if p.requires_grad]
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
-    if config.optimizer == "adamw":  # fused: one kernel for all weights (CPU: 8 -> 2 ms a step)
-        fused = all(p.device.type in ("cpu", "cuda") for p in params) or None
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
-    raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {config.optimizer!r}")
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -135,7 +127,7 @@ class NonFiniteLoss(FloatingPointError):
 
 def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = False,
           device=None, progress: bool = True, on_epoch_end=None, amp: bool = False,
-          extend: bool = False) -> tuple[RetinaNet, list[dict]]:
+          extend: bool = False, world=None, workers: int = 0) -> tuple[RetinaNet, list[dict]]:
     """Train and return ``(model, history)``; ``history`` has one entry per iteration.
 
     ``on_epoch_end(epoch, model)`` is called after each epoch (e.g. to draw detections). With
@@ -144,23 +136,29 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
     after every epoch. ``amp``: mixed precision (:func:`autocast`). ``extend`` (with ``resume``):
     the checkpoint's run may have fewer ``epochs`` or ``minutes`` than ``config``: it goes on to
     the new end, its learning-rate schedule stretched to the new length from where it stands.
+
+    ``world`` (:func:`distributed.init_world`, under torchrun): DistributedDataParallel, each
+    process taking its share of every batch of ``config.batch_size`` images (the global batch);
+    rank 0 alone writes the checkpoint. ``workers``: DataLoader processes (pinned memory on CUDA).
     """
     from .progress import tqdm
 
+    from . import distributed as dd
     from .data import collate_fn
 
-    device = torch.device(device) if device is not None else default_device()
+    world = world or dd.World(device=torch.device(device) if device is not None
+                              else default_device())
+    device = world.device
     torch.set_flush_denormal(True)  # tiny activations of an unnormalised head are slow as denormals
     out_dir = Path(out_dir)
     ckpt_path = out_dir / "last.pt"
     num_classes = train_set.num_classes
-    model = build_model(num_classes, config).to(device)
+    state = dd.resume_state(ckpt_path, world, resume)
+    model = build_model(num_classes, config, load_weights=state is None).to(device)
     optimizer = make_optimizer(model, config)
     mixed, scaler = autocast(device, amp), grad_scaler(device, amp)
     history, start_epoch, spent = [], 0, 0.0
-    if resume and ckpt_path.is_file():
-        state = load_checkpoint(ckpt_path, map_location=device,
-                                required=("model", "optimizer", "epoch", "history", "config"))
+    if state is not None:
         check_resumable(state, config, ckpt_path, amp, extend)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -175,41 +173,49 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
         train_set = torch.utils.data.Subset(train_set, range(min(config.max_train_images,
                                                                  len(train_set))))
     generator = torch.Generator()
-    loader = torch.utils.data.DataLoader(train_set, batch_size=config.batch_size, shuffle=True,
-                                         collate_fn=collate_fn, generator=generator, drop_last=True)
+    loader, sampler = dd.train_loader(train_set, config.batch_size, world, collate_fn=collate_fn,
+                                      generator=generator, seed=config.seed, num_workers=workers,
+                                      pin_memory=workers > 0 and device.type == "cuda")
     if len(loader) == 0:
-        raise ValueError(f"{len(train_set)} training images make no batch of {config.batch_size}; "
-                         f"use a smaller batch size")
+        raise ValueError(f"{len(train_set)} training images make no batch of {config.batch_size}"
+                         f"{dd.spread(world)}; use a smaller batch size")
     base = train_set.dataset if isinstance(train_set, torch.utils.data.Subset) else train_set
-    total = config.epochs * len(loader)
+    total = min(config.epochs * len(loader), config.iterations or math.inf)
     budget = 60 * config.minutes if config.minutes is not None else math.inf
-    model.train()
+    net = dd.wrap_model(model, world)  # one process: the model itself
+    net.train()
     for epoch in range(start_epoch, config.epochs):
         # order and flips are a function of (seed, epoch): a resumed run sees the same batches
         generator.manual_seed(config.seed * 100_003 + epoch)
+        dd.set_epoch(sampler, epoch)
         if getattr(base, "generator", None) is not None:
             base.generator.manual_seed(config.seed * 100_003 + epoch + 50_000)
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}",
+                   disable=not progress or not world.is_main)
         start, steps = clock(), 0
         for images, targets in bar:
-            time_spent = (spent + clock() - start) / budget
-            if time_spent >= 1:
+            time_spent = dd.broadcast_if(budget < math.inf, (spent + clock() - start) / budget,
+                                         world)  # every process stops at the same step
+            if time_spent >= 1 or len(history) >= total:
                 break
             it, steps = len(history), steps + 1
             lr = learning_rate(config, it, total, time_spent)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            images = [im.to(device) for im in images]
-            targets = [{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in t.items()}
-                       for t in targets]
+            blocking = {"non_blocking": True} if workers > 0 and device.type == "cuda" else {}
+            images = [im.to(device, **blocking) for im in images]
+            targets = [{k: (v.to(device, **blocking) if torch.is_tensor(v) else v)
+                        for k, v in t.items()} for t in targets]
             with mixed:
-                losses = model(images, targets)
+                losses = net(images, targets)
             loss = config.cls_loss_scale * losses["classification"] + losses["bbox_regression"]
-            if not torch.isfinite(loss):
+            # the global batch's losses (one process: these very tensors)
+            logged = dd.mean_over_processes({"total": loss, **losses}, world)
+            if not torch.isfinite(logged["total"]):
                 kept = (f"the last good checkpoint is {ckpt_path}" if ckpt_path.is_file()
                         else "no checkpoint was written yet")
-                raise NonFiniteLoss(f"loss became {loss.item()} at iteration {it} (epoch {epoch + 1})"
-                                    f"; {kept}")
+                raise NonFiniteLoss(f"loss became {logged['total'].item()} at iteration {it} "
+                                    f"(epoch {epoch + 1}); {kept}")
             optimizer.zero_grad(set_to_none=True)
             if scaler is None:
                 loss.backward()
@@ -224,8 +230,8 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
                 scaler.step(optimizer)
                 scaler.update()
             history.append({"iter": it, "epoch": epoch, "lr": lr,
-                            "classification": losses["classification"].item(),
-                            "bbox_regression": losses["bbox_regression"].item()})
+                            "classification": logged["classification"].item(),
+                            "bbox_regression": logged["bbox_regression"].item()})
             bar.set_postfix(cls=f"{history[-1]['classification']:.3f}",
                             box=f"{history[-1]['bbox_regression']:.3f}")
         seconds = clock() - start
@@ -234,14 +240,17 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
             history[-1]["epoch_seconds"] = seconds
             history[-1]["images_per_second"] = steps * config.batch_size / max(seconds, 1e-9)
         extra = {"amp": True, "scaler": scaler.state_dict() if scaler else {}} if amp else {}
-        save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                        epoch=epoch + 1, history=history, config=asdict(config),
-                        num_classes=num_classes, rng=torch.get_rng_state(), seconds=spent, **extra)
-        if on_epoch_end is not None:
+        if world.is_main:
+            save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                            epoch=epoch + 1, history=history, config=asdict(config),
+                            num_classes=num_classes, rng=torch.get_rng_state(), seconds=spent,
+                            **extra)
+        dd.barrier(world)
+        if on_epoch_end is not None and world.is_main:
             on_epoch_end(epoch, model)
             model.train()
-        if spent >= budget:  # the time ran out during this epoch
-            break
+        if dd.broadcast_if(budget < math.inf, spent, world) >= budget or len(history) >= total:
+            break  # the time (or the iterations) ran out during this epoch
     return model.eval(), history
 
 
