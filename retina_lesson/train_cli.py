@@ -10,7 +10,7 @@ writes the checkpoint and ``metrics.json``; what must agree (the output folder, 
 disk, the checkpoint to resume) is decided on rank 0 and sent to the others. ``--preset paper``
 on a folder in the COCO 2017 layout takes the paper's whole recipe (``recipe.paper_config``:
 ResNet-50 at 800 px, SGD 0.01 at batch 16 scaled with the global batch, 90k iterations scaled
-inversely); any option given explicitly overrides its part.
+inversely; with ``--quick``, one epoch of 160 images); any option given overrides its part.
 """
 from __future__ import annotations
 
@@ -223,8 +223,11 @@ def _train(args, world) -> dict:
         config = command_line_config(args, quick, base=saved_config(state))
         amp = bool(state.get("amp", False)) if args.amp is None else True
     else:
-        paper = args.preset == "paper" and layout is not None and layout.standard and not quick
-        recipe = paper_config(args.batch_size or 16, len(train_set)) if paper else None
+        recipe = None
+        if args.preset == "paper" and layout is not None and layout.standard:
+            recipe = paper_config(args.batch_size or 16, len(train_set))
+            if quick:  # a smoke test of the recipe: one epoch of at most 160 images
+                recipe.update(epochs=1, max_train_images=160)
         config = command_line_config(args, quick, recipe=recipe)
         amp = bool(args.amp)
     device = world.device

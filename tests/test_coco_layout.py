@@ -2,9 +2,13 @@
 import shutil
 
 import pytest
+import torch
+from torchvision.models import resnet18
 
+from retina_lesson.checkpoint import load_checkpoint
 from retina_lesson.coco_layout import coco_datasets, find_layout
 from retina_lesson.data import make_shapes
+from retina_lesson.train import main
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +80,32 @@ def test_incomplete_course_layout_and_missing_folder(course, tmp_path):
         find_layout(empty)
     with pytest.raises(ValueError, match="splits must be"):
         find_layout(course, splits=("test",))
+
+
+def test_preset_paper_on_a_coco2017_folder_takes_the_papers_recipe(course, tmp_path, capsys,
+                                                                   monkeypatch):
+    coco = as_coco2017(course, tmp_path / "coco")
+    torch.manual_seed(0)
+    weights = tmp_path / "resnet18_imagenet.pth"  # made here: nothing is downloaded
+    torch.save(resnet18(weights=None).state_dict(), weights)
+    out = tmp_path / "run"
+    monkeypatch.setenv("RETINA_LESSON_QUICK", "0")  # the real recipe, cut to 2 iterations
+    main(["--preset", "paper", "--data", str(coco), "--backbone", "resnet18", "--backbone-weights",
+          str(weights), "--batch-size", "2", "--image-size", "64", "--iterations", "2",
+          "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert "6 images, 240000 epochs (at most 2 steps)" in printed and "AP50" in printed
+    assert "1 of 240000 epochs - 2 steps came first" in printed
+    state = load_checkpoint(out / "last.pt")
+    config = state["config"]
+    assert len(state["history"]) == 2 and config["iterations"] == 2
+    # Sec. 4.1 at a global batch of 2: lr 0.01 x 2/16, 90k x 16/2 iterations (cut to 2 here)
+    assert (config["optimizer"], config["schedule"], config["weight_decay"]) == ("sgd", "step", 1e-4)
+    assert config["lr"] == pytest.approx(0.00125) and config["warmup_iters"] == 4000
+    assert config["epochs"] == 720_000 // 3 and config["grad_clip"] == 0.0
+    assert tuple(config["anchor_sizes"]) == (32, 64, 128, 256, 512)
+    assert config["model_overrides"] == {"p6_from": "c5"} and config["fpn_channels"] == 256
+    assert config["backbone_weights"] == str(weights.resolve())
+    stem = torch.load(weights)["conv1.weight"]  # frozen: still the file's weights after training
+    assert torch.equal(state["model"]["backbone.conv1.weight"], stem)
+    assert "backbone.bn1.num_batches_tracked" not in state["model"]  # FrozenBatchNorm2d
