@@ -9,6 +9,9 @@ Another global batch B keeps the recipe by the linear scaling rule (Goyal et al.
 Large Minibatch SGD", by two of the paper's authors): the learning rate times B/16, every
 iteration count (total, steps, warm-up) times 16/B, so the images seen, and where the learning
 rate drops in them, stay the same (detectron2's ``auto_scale_workers`` scales the same four).
+
+``learning_rate`` and ``make_optimizer`` turn any ``TrainConfig`` into its schedule and optimizer
+(``train`` imports them from here).
 """
 from __future__ import annotations
 

@@ -4,6 +4,10 @@
     python -m retina_lesson.train --preset paper       # the paper's head and L1 box loss
     python -m retina_lesson.train --epochs 2 --out runs/try --resume
     python -m retina_lesson.train --minutes 5          # stop after 5 minutes if not done by then
+    torchrun --standalone --nproc_per_node 2 -m retina_lesson.train --quick   # 2 processes
+
+Under torchrun the processes train one model data-parallel (``distributed``; Sec. 4.1: "synchronized
+SGD over 8 GPUs"), ``--batch-size`` being the global batch; ``recipe`` holds the paper's schedule.
 
 The paper trains with SGD (momentum 0.9, weight decay 1e-4, lr 0.01, warm-up, steps at 60k/80k of
 90k iterations, batch 16) from ImageNet weights. Here nothing is pre-trained and the budget is a few
@@ -222,13 +226,14 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
             else:  # float16: scale the loss so small gradients do not underflow, unscale to clip
                 scaler.scale(loss).backward()
                 scaler.unscale_(optimizer)
-            if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            if scaler is None:
-                optimizer.step()
-            else:  # skips the step when a gradient overflowed, and adapts the scale
+            norm = (torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                    if config.grad_clip else None)
+            if scaler is not None:  # skips the step when a gradient overflowed, adapts the scale
                 scaler.step(optimizer)
                 scaler.update()
+            elif not amp or _finite(model, norm):
+                optimizer.step()
+            # else: bfloat16 on a CPU, a gradient overflowed: skip the step as GradScaler does
             history.append({"iter": it, "epoch": epoch, "lr": lr,
                             "classification": logged["classification"].item(),
                             "bbox_regression": logged["bbox_regression"].item()})
@@ -252,6 +257,14 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
         if dd.broadcast_if(budget < math.inf, spent, world) >= budget or len(history) >= total:
             break  # the time (or the iterations) ran out during this epoch
     return model.eval(), history
+
+
+def _finite(model, norm=None) -> bool:
+    """Whether the gradients are finite (``norm``: their total norm, when already computed)."""
+    if norm is None:
+        norm = torch.nn.utils.get_total_norm([p.grad for p in model.parameters()
+                                              if p.grad is not None])
+    return bool(torch.isfinite(norm))
 
 
 def quick_config(**overrides) -> TrainConfig:

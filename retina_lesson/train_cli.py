@@ -231,6 +231,7 @@ def _train(args, world) -> dict:
         config = command_line_config(args, quick, recipe=recipe)
         amp = bool(args.amp)
     device = world.device
+    dd.per_process_batch(config.batch_size, world)  # a batch that does not divide: say so first
     budget = f" or {config.minutes:g} minutes" if config.minutes is not None else ""
     half = "bfloat16" if device.type == "cpu" else "float16"
     precision = f", mixed precision ({half})" if amp else ""

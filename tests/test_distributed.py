@@ -17,7 +17,7 @@ from retina_lesson import distributed as dd
 from retina_lesson.checkpoint import load_checkpoint, model_from_checkpoint
 from retina_lesson.data import CocoDataset, collate_fn, make_shapes
 from retina_lesson.evaluate import coco_evaluate
-from retina_lesson.train import TrainConfig, train
+from retina_lesson.train import TrainConfig, main, train
 
 # Tolerance of "the same parameters": DDP averages the two processes' gradients of 2 images
 # each where one process averages 4 images' losses: the same sum, added in another order (and 1
@@ -86,6 +86,24 @@ def test_each_process_takes_its_share_of_every_global_batch():
         dd.per_process_batch(6, dd.World(size=4))
 
 
+def test_loader_workers_and_pinned_memory_and_bad_options(tmp_path, capsys):
+    loader, sampler = dd.train_loader(list(range(8)), 4, dd.World(), collate_fn=list,
+                                      num_workers=2, pin_memory=True)
+    assert sampler is None and loader.num_workers == 2 and loader.pin_memory
+    assert loader.persistent_workers  # the workers live across epochs
+    for argv, message in ((["--workers", "-1"], "'-1' is not a whole number >= 0"),
+                          (["--device", "tpu"], "invalid choice: 'tpu'")):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2 and message in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit) as exit_:
+            main(["--device", "cuda", "--out", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 1 and err.count("\n") == 1
+        assert "--device cuda: PyTorch sees no CUDA GPU on this machine" in err
+
+
 def test_evaluation_shards_are_whole_batches_of_the_one_process_order():
     shards = [dd.evaluation_shard(10, 3, dd.World(rank=r, size=2)) for r in range(2)]
     assert shards == [[0, 1, 2, 6, 7, 8], [3, 4, 5, 9]]
@@ -125,7 +143,8 @@ def test_command_line_under_torchrun_trains_checkpoints_resumes_and_evaluates(ti
     args = ["-m", "retina_lesson.train", "--quick", "--data", str(tiny), "--out", str(out),
             "--batch-size", "4", "--no-progress"]
     first = torchrun(*args, cwd=tmp_path).splitlines()
-    assert first[0].startswith("training on 2 processes (cpu, gloo, 1 thread each; batch 4 = 2 x 2)")
+    assert first[0].startswith("training on 2 processes (cpu, gloo, 1 thread each; "
+                               "batch 4 = 2 x 2)")
     assert sum(line.startswith("training on") for line in first) == 1  # rank 0 alone prints
     state = load_checkpoint(out / "last.pt")
     assert state["epoch"] == 1 and len(state["history"]) == 2  # 8 images, 4 a step
