@@ -143,7 +143,8 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
 
     ``world`` (:func:`distributed.init_world`, under torchrun): DistributedDataParallel, each
     process taking its share of every batch of ``config.batch_size`` images (the global batch);
-    rank 0 alone writes the checkpoint. ``workers``: DataLoader processes (pinned memory on CUDA).
+    rank 0 alone writes the checkpoint. ``workers``: DataLoader processes; on CUDA the batches are
+    read into pinned memory and copied asynchronously.
     """
     from .progress import tqdm
 
@@ -179,7 +180,7 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
     generator = torch.Generator()
     loader, sampler = dd.train_loader(train_set, config.batch_size, world, collate_fn=collate_fn,
                                       generator=generator, seed=config.seed, num_workers=workers,
-                                      pin_memory=workers > 0 and device.type == "cuda")
+                                      pin_memory=device.type == "cuda")
     if len(loader) == 0:
         raise ValueError(f"{len(train_set)} training images make no batch of {config.batch_size}"
                          f"{dd.spread(world)}; use a smaller batch size")
@@ -206,7 +207,7 @@ def train(config: TrainConfig, train_set, out_dir="runs/shapes", resume: bool = 
             lr = learning_rate(config, it, total, time_spent)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            blocking = {"non_blocking": True} if workers > 0 and device.type == "cuda" else {}
+            blocking = {"non_blocking": True} if device.type == "cuda" else {}  # pinned: async
             images = [im.to(device, **blocking) for im in images]
             targets = [{k: (v.to(device, **blocking) if torch.is_tensor(v) else v)
                         for k, v in t.items()} for t in targets]

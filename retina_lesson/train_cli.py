@@ -63,8 +63,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["cpu", "cuda", "mps"], default=None,
                    help="default: a CUDA GPU when there is one (under torchrun: GPU LOCAL_RANK)")
     p.add_argument("--workers", type=_workers, default=0,
-                   help="data-loading processes per training process (default 0; pinned memory "
-                        "on CUDA when > 0)")
+                   help="data-loading processes per training process (default 0); on CUDA the "
+                        "batches go through pinned memory")
     p.add_argument("--data", default=None, help="a COCO folder: train2017/, val2017/, "
                    "annotations/instances_{train,val}2017.json, or train/, val/, "
                    "instances_{train,val}.json (default: the generated shapes dataset)")

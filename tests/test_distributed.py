@@ -163,5 +163,27 @@ def test_command_line_under_torchrun_trains_checkpoints_resumes_and_evaluates(ti
         assert gathered[key] == pytest.approx(alone[key], abs=1e-6), key
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_path_one_process_amp_workers_pinned_memory(tiny, tmp_path, capsys):
+    out = tmp_path / "gpu"
+    main(["--quick", "--data", str(tiny), "--out", str(out), "--batch-size", "4", "--device",
+          "cuda", "--amp", "--workers", "2", "--no-progress"])
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("training on cuda (") and "mixed precision (float16)" in first
+    state = load_checkpoint(out / "last.pt")
+    assert state["amp"] and len(state["history"]) == 2
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA GPUs (NCCL)")
+def test_two_gpus_nccl_train_and_resume(tiny, tmp_path):
+    out = tmp_path / "nccl"
+    args = ["-m", "retina_lesson.train", "--quick", "--data", str(tiny), "--out", str(out),
+            "--batch-size", "4", "--device", "cuda", "--no-progress"]
+    first = torchrun(*args, cwd=tmp_path).splitlines()[0]
+    assert first.startswith("training on 2 processes (cuda, nccl,")
+    torchrun(*args, "--resume", "--epochs", "2", cwd=tmp_path)
+    assert len(load_checkpoint(out / "last.pt")["history"]) == 4
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:
     worker(*sys.argv[2:4])
