@@ -53,7 +53,8 @@ def sigmoid_focal_loss(logits: Tensor, targets: Tensor, alpha: float = 0.25, gam
 
     ``alpha = -1`` switches the alpha weighting off. 1 - p_t is computed from sigmoid(+-x) rather
     than 1 - sigmoid(x), and kept above the smallest float, so that saturated logits (+-100) give no
-    inf or NaN in the loss nor in its gradient, for any gamma (0.5 included).
+    inf or NaN in the loss nor in its gradient, for any gamma (0.5 included). ``targets``: floats
+    (0/1 or soft) or bool; 0/1 targets take a shorter path with bit-identical results.
     """
     _check(logits, targets)
     if not (0 <= alpha <= 1) and alpha != -1:

@@ -72,3 +72,33 @@ def test_bad_arguments():
         L.sigmoid_focal_loss(x, t, alpha=2.0)
     with pytest.raises(ValueError, match="reduction"):
         L.sigmoid_focal_loss(x, t, reduction="avg")
+
+
+@pytest.mark.parametrize("gamma, alpha", [(2.0, 0.25), (1.0, 0.25), (0.5, 0.1), (0.0, -1)])
+def test_zero_one_targets_give_the_general_formulas_bit_for_bit(gamma, alpha):
+    """With 0/1 targets the loss takes one sigmoid of +-x and a choice of alpha_t: the values and
+    the gradients are exactly those of the general formulas (which soft targets still take)."""
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(500, 7, generator=g) * 6
+    targets = (torch.rand(500, 7, generator=g) < 0.1).float()
+
+    def general(x, t):
+        ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+        loss = ce
+        if gamma:
+            q = torch.sigmoid(x) * (1 - t) + torch.sigmoid(-x) * t
+            loss = ce * q.clamp(min=torch.finfo(x.dtype).tiny) ** gamma
+        return (alpha * t + (1 - alpha) * (1 - t)) * loss if alpha >= 0 else loss
+
+    results = []
+    for fn in (general, lambda x, t: L.sigmoid_focal_loss(x, t, alpha, gamma),
+               lambda x, t: L.sigmoid_focal_loss(x, t.bool(), alpha, gamma)):
+        x = logits.clone().requires_grad_()
+        loss = fn(x, targets)
+        loss.sum().backward()
+        results.append((loss.detach(), x.grad))
+    for loss, grad in results[1:]:
+        assert torch.equal(loss, results[0][0]) and torch.equal(grad, results[0][1])
+    soft = torch.rand(500, 7, generator=g)  # soft targets: torchvision's numbers
+    torch.testing.assert_close(L.sigmoid_focal_loss(logits, soft, max(alpha, 0), gamma),
+                               tv_focal(logits, soft, max(alpha, 0), gamma))

@@ -139,3 +139,15 @@ def test_batch_errors_name_the_problem():
     bad[1, 1, 0] = float("nan")
     with pytest.raises(ValueError, match="no NaN"):
         match_anchors_batch(bad, [2, 3])
+
+
+@pytest.mark.parametrize("fill", [-1.0, float("nan")])
+def test_batch_padding_of_minus_one_or_nan(fill):
+    """-1 padding (the model's) is used as it is; NaN padding is replaced, never matched."""
+    counts = [3, 0, 7, 1, 5]
+    batch, per_image = padded_ious(counts, seed=5)
+    for b, c in enumerate(counts):
+        batch[b, c:] = fill
+    out = match_anchors_batch(batch, counts)
+    for b, q in enumerate(per_image):
+        assert torch.equal(out[b], match_anchors(q))
