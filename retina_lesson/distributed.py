@@ -1,8 +1,8 @@
 """Data-parallel training with PyTorch's own engine: ``torchrun`` + DistributedDataParallel.
 
     torchrun --standalone --nproc_per_node 2 -m retina_lesson.train --quick   # 2 processes
-    torchrun --nnodes 2 --node_rank R --rdzv_backend c10d --rdzv_endpoint HOST:29500 \\
-             --nproc_per_node 8 -m retina_lesson.train --preset paper --data COCO_ROOT
+    torchrun --nnodes 2 --nproc_per_node 8 --rdzv_id run1 --rdzv_backend c10d \\
+             --rdzv_endpoint HOST:29500 -m retina_lesson.train --preset paper --data COCO_ROOT
 
 torchrun starts the processes and sets ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and
 ``MASTER_PORT``; this module reads them, joins the process group (gloo on the CPU, NCCL on CUDA),
