@@ -85,6 +85,16 @@ def _raise(root: Path, name: str, gaps: list[str], parts: int):
                             f"{', '.join(gaps)}; {_HINT}")
 
 
+def split_files(root, split: str) -> tuple[Path, Path]:
+    """``(image folder, annotation file)`` of one split: ``train`` and ``val`` in either layout
+    (:func:`find_layout`), any other name in the course's (``SPLIT/``, ``instances_SPLIT.json``)."""
+    root = Path(root)
+    if split in ("train", "val"):
+        layout = find_layout(root, splits=(split,))
+        return layout.images[split], layout.annotations[split]
+    return root / split, root / f"instances_{split}.json"
+
+
 def coco_datasets(root, flip_prob: float = 0.5, seed: int = 0, cache: bool | None = None):
     """``(train, val)`` :class:`~retina_lesson.data.CocoDataset` s of a folder in either layout.
 

@@ -101,8 +101,9 @@ def main(argv=None) -> dict:
     p = Parser(prog="python -m retina_lesson.debug",
                description="Anchor coverage of a COCO-format dataset (paper Sec. 4, 'Anchors'): "
                            "which objects get no positive anchor, per level and per size.")
-    p.add_argument("--data", default=None, help="a COCO folder with SPLIT/ and "
-                   "instances_SPLIT.json (default: the generated shapes dataset)")
+    p.add_argument("--data", default=None, help="a COCO folder: train2017/, val2017/, "
+                   "annotations/ (COCO 2017), or SPLIT/ and instances_SPLIT.json (default: the "
+                   "generated shapes dataset)")
     p.add_argument("--split", default="train", help="default train")
     p.add_argument("--checkpoint", default=None,
                    help="take anchor sizes and input size from this run's configuration")
@@ -136,6 +137,7 @@ def _debug_command(args) -> dict:
     from . import is_quick
     from .checkpoint import load_checkpoint, saved_config, write_json
     from .cli import dataset_label
+    from .coco_layout import split_files
     from .data import CocoDataset, ensure_shapes
 
     config, min_size = dict(DEFAULT_CONFIG), args.min_size
@@ -162,7 +164,7 @@ def _debug_command(args) -> dict:
         print(f"{default_out} holds an earlier report; this one goes to {out}")
     quick = args.quick or is_quick()
     root = Path(args.data) if args.data else ensure_shapes(quick, progress=not args.no_progress)
-    dataset = CocoDataset(root / args.split, root / f"instances_{args.split}.json")
+    dataset = CocoDataset(*split_files(root, args.split))
     reports = analyse_dataset(dataset, config, args.fg_iou, args.bg_iou, min_size=min_size,
                               max_size=args.max_size, limit=args.limit)
     images = len(dataset) if args.limit is None else min(args.limit, len(dataset))

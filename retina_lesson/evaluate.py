@@ -206,8 +206,9 @@ def main(argv=None) -> dict:
                            "prints the AP table and writes it to metrics.json beside the checkpoint.")
     p.add_argument("--checkpoint", required=True, help="a checkpoint of python -m retina_lesson.train")
     p.add_argument("--data", default=None,
-                   help="a COCO folder with SPLIT/ and instances_SPLIT.json (default: the data the "
-                        "run was trained on, as its metrics.json records; else the shapes dataset)")
+                   help="a COCO folder: train2017/, val2017/, annotations/ (COCO 2017), or "
+                        "SPLIT/ and instances_SPLIT.json (default: the data the run was trained "
+                        "on, as its metrics.json records; else the shapes dataset)")
     p.add_argument("--split", default="val", help="which split of --data (default val)")
     p.add_argument("--batch-size", type=positive_int, default=8)
     p.add_argument("--out", default=None, help="the metrics file (default: CHECKPOINT's folder/"
@@ -226,6 +227,7 @@ def _evaluate_command(args) -> dict:
     from . import default_device, is_quick
     from .checkpoint import load_checkpoint, model_from_checkpoint, write_json
     from .cli import METRICS_FILE, dataset_label, format_metrics_table, interrupted, metrics_entry
+    from .coco_layout import split_files
     from .data import CocoDataset, ensure_shapes
 
     ckpt = Path(args.checkpoint)
@@ -240,7 +242,7 @@ def _evaluate_command(args) -> dict:
     data = args.data if args.data is not None else record.get("data")
     quick = args.quick or is_quick() or (args.data is None and record.get("quick", False))
     root = Path(data) if data is not None else ensure_shapes(quick, progress=not args.no_progress)
-    dataset = CocoDataset(root / args.split, root / f"instances_{args.split}.json")
+    dataset = CocoDataset(*split_files(root, args.split))
     if dataset.num_classes > state["num_classes"]:
         raise ValueError(f"{ckpt} predicts {state['num_classes']} classes (ids 0-"
                          f"{state['num_classes'] - 1}) but {root} has category ids up to "

@@ -6,7 +6,7 @@ import torch
 from torchvision.models import resnet18
 
 from retina_lesson.checkpoint import load_checkpoint
-from retina_lesson.coco_layout import coco_datasets, find_layout
+from retina_lesson.coco_layout import coco_datasets, find_layout, split_files
 from retina_lesson.data import make_shapes
 from retina_lesson.train import main
 
@@ -48,6 +48,9 @@ def test_val_only_layout_is_enough_to_evaluate(course, tmp_path):
     coco = as_coco2017(course, tmp_path / "coco")
     shutil.rmtree(coco / "train2017")
     assert find_layout(coco, splits=("val",)).images == {"val": coco / "val2017"}
+    assert split_files(coco, "val") == (coco / "val2017",
+                                        coco / "annotations" / "instances_val2017.json")
+    assert split_files(course, "test") == (course / "test", course / "instances_test.json")
     with pytest.raises(FileNotFoundError, match="train2017/"):
         find_layout(coco)
 
@@ -110,3 +113,8 @@ def test_preset_paper_on_a_coco2017_folder_takes_the_papers_recipe(course, tmp_p
     stem = torch.load(weights)["conv1.weight"]  # frozen: still the file's weights after training
     assert torch.equal(state["model"]["backbone.conv1.weight"], stem)
     assert "backbone.bn1.num_batches_tracked" not in state["model"]  # FrozenBatchNorm2d
+    # the evaluation command line reads the same folder (the run's metrics.json names it)
+    from retina_lesson import evaluate
+
+    metrics = evaluate.main(["--checkpoint", str(out / "last.pt"), "--no-progress"])
+    assert "COCO AP on coco val (3 images)" in capsys.readouterr().out and "AP50" in metrics
