@@ -64,7 +64,8 @@ def _pixel_minus_one(bbox, image_size):      # x2 = x + w - 1 (pixel counting)
 def _random_bboxes(n: int, image_size, generator: torch.Generator) -> torch.Tensor:
     """COCO boxes in and around an image: some stick out, a few have zero width or height."""
     h, w = image_size
-    xy = torch.rand(n, 2, generator=generator) * torch.tensor([w * 1.2, h * 1.2]) - 0.1 * torch.tensor([w, h])
+    size = torch.tensor([w, h], dtype=torch.float32)
+    xy = torch.rand(n, 2, generator=generator) * size * 1.2 - 0.1 * size
     wh = (torch.rand(n, 2, generator=generator) * torch.tensor([w, h]) * 0.5).round()
     wh[::5, 0] = 0.0                                   # every fifth box has zero width
     return torch.cat([xy.round(), wh], dim=1)
@@ -82,7 +83,8 @@ def _cases() -> list[Case]:
              (t([[-10.0, -5, 30, 20]]), (128, 128))),
         Case("a box that ends exactly on the image's right and bottom edges (kept, unchanged)",
              (t([[100.0, 90, 28, 38]]), (128, 128))),
-        Case("a box of zero width (dropped)", (t([[50.0, 50, 0, 40], [10.0, 10, 20, 20]]), (512, 512))),
+        Case("a box of zero width (dropped)",
+             (t([[50.0, 50, 0, 40], [10.0, 10, 20, 20]]), (512, 512))),
         Case("a box entirely right of the image: zero width once clipped (dropped)",
              (t([[10.0, 10, 20, 20], [140.0, 10, 20, 20]]), (128, 128))),
         Case("a wide image, image_size = (H, W) = (100, 200)",

@@ -11,8 +11,8 @@ from .core import (CLASS_COLORS, LEVEL_COLORS, LEVEL_NAMES, ZONE_COLORS, draw_bo
                    show_image)
 
 __all__ = ["DETECTION_COLORS", "class_color", "show_dataset_grid", "plot_object_sizes",
-           "plot_object_size_panels", "plot_class_balance", "plot_pr_curves", "show_detections", "detection_gallery",
-           "plot_best_anchor_iou"]
+           "plot_object_size_panels", "plot_class_balance", "plot_pr_curves", "show_detections",
+           "detection_gallery", "plot_best_anchor_iou"]
 
 DETECTION_COLORS = {"true positive": "#009E73", "false positive": "#D00000", "missed": "#E69F00"}
 _DETECTION_STYLES = {"true positive": "-", "false positive": "--", "missed": ":"}
