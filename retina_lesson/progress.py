@@ -14,7 +14,11 @@ TEXT_ENV = "RETINA_LESSON_TEXT_PROGRESS"
 def tqdm(*args, **kwargs):
     """``tqdm.auto.tqdm``, or the plain-text ``tqdm`` when ``RETINA_LESSON_TEXT_PROGRESS=1``."""
     if os.environ.get(TEXT_ENV) == "1":
-        from tqdm.std import tqdm as text_tqdm
+        # tqdm.asyncio's bar prints what tqdm.std's prints, and iterates like tqdm.auto's (which is
+        # built on it): it calls iter() on the iterable once more when created. On a DataLoader
+        # with a seeded generator every iter() draws from that generator, so with tqdm.std the
+        # batches of a training run would differ between a stored execution and any other run
+        from tqdm.asyncio import tqdm as text_tqdm
 
         kwargs.setdefault("mininterval", 5.0)
         kwargs.setdefault("ascii", False)

@@ -34,6 +34,19 @@ def without_machine_paths(text: str) -> str:
     return re.sub(r"/\S*/(site-packages|dist-packages)/", r"\1/", text)
 
 
+def merged_streams(outputs):
+    """Consecutive stream outputs of the same name as one: a text bar arrives in many pieces (one
+    per refresh), and only their concatenation shows which update came last."""
+    merged = []
+    for out in outputs:
+        if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                and merged[-1].name == out.name):
+            merged[-1].text += out.text
+        else:
+            merged.append(out)
+    return merged
+
+
 def strip(nb):
     """Keep outputs and execution counts; drop timestamps and machine-specific metadata."""
     nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -45,6 +58,7 @@ def strip(nb):
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
             continue
+        cell.outputs = merged_streams(cell.outputs)
         for out in cell.outputs:
             if out.output_type == "stream":
                 out.text = without_machine_paths(finished_text(out.text))
