@@ -113,8 +113,9 @@ def train_loader(dataset, batch_size: int, world: World, *, collate_fn, generato
     process takes the same number of steps.
     """
     per = per_process_batch(batch_size, world)
-    extra = dict(num_workers=num_workers, pin_memory=pin_memory,
-                 persistent_workers=num_workers > 0)
+    # workers start afresh every epoch, seeded from ``generator`` (reseeded per epoch by train):
+    # their random flips are then a function of (seed, epoch), so a resumed run repeats them
+    extra = dict(num_workers=num_workers, pin_memory=pin_memory)
     if not world.distributed:
         loader = torch.utils.data.DataLoader(dataset, batch_size=per, shuffle=True,
                                              collate_fn=collate_fn, generator=generator,

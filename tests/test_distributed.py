@@ -90,7 +90,7 @@ def test_loader_workers_and_pinned_memory_and_bad_options(tmp_path, capsys):
     loader, sampler = dd.train_loader(list(range(8)), 4, dd.World(), collate_fn=list,
                                       num_workers=2, pin_memory=True)
     assert sampler is None and loader.num_workers == 2 and loader.pin_memory
-    assert loader.persistent_workers  # the workers live across epochs
+    assert not loader.persistent_workers  # reseeded every epoch: a resumed run flips alike
     for argv, message in ((["--workers", "-1"], "'-1' is not a whole number >= 0"),
                           (["--device", "tpu"], "invalid choice: 'tpu'")):
         with pytest.raises(SystemExit) as exit_:
