@@ -65,7 +65,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def one_line_errors(debug: bool = False, prog: str = "retina_lesson"):
     """Turn the errors a user can cause (a bad file, folder, setting; a diverging run) into one
-    line on stderr and exit status 1; with ``debug`` they propagate with their traceback."""
+    line on stderr and exit status 1, Ctrl-C into one line and status 130; with ``debug`` they
+    propagate with their traceback."""
     from .checkpoint import CheckpointError
 
     try:
@@ -77,6 +78,10 @@ def one_line_errors(debug: bool = False, prog: str = "retina_lesson"):
         if os.environ.get("RANK", "0") == "0":  # under torchrun every process fails alike: 1 line
             print(f"{prog}: error: {message}", file=sys.stderr)
         raise SystemExit(1) from None
+    except KeyboardInterrupt:  # where the command has no more to say (it says it where it does)
+        if debug:
+            raise
+        interrupted("the command stopped; files it writes are written whole or not at all")
 
 
 def interrupted(message: str):

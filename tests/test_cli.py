@@ -159,3 +159,16 @@ def test_debug_command_reports_coverage_and_writes_figures(data, tmp_path, capsy
     with pytest.raises(SystemExit) as end:
         debug.main(["--data", str(data), "--sizes", "12", "24"])
     assert end.value.code == 1 and "one size per stride" in capsys.readouterr().err
+
+
+def test_ctrl_c_anywhere_else_is_one_line_too(data, tmp_path, monkeypatch, capsys):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(debug, "analyse_dataset", interrupt)
+    monkeypatch.setattr("retina_lesson.debug_cli.analyse_dataset", interrupt)
+    with pytest.raises(SystemExit) as end:
+        debug.main(["--data", str(data), "--out", str(tmp_path / "r"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert end.value.code == 130 and err.startswith("interrupted:") and "\n" not in err
+    assert not (tmp_path / "r").exists()
