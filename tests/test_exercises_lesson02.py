@@ -89,12 +89,12 @@ def test_base_anchors_accepts_the_package_torchvision_and_the_solution(capsys):
         sizes = tuple(int(size * s) for s in scales)
         return AnchorGenerator((sizes,), (tuple(ratios),)).cell_anchors[0]
     for fn in (anchors.base_anchors, torchvision_cell_anchors, solution.my_base_anchors):
-        assert check_base_anchors(fn) is True
+        assert check_base_anchors(fn)
     assert "base_anchors: 9 cases agree" in capsys.readouterr().out
 
 
 def test_base_anchors_waits_for_the_stub(capsys):
-    assert check_base_anchors(_stub) is False
+    assert not check_base_anchors(_stub)
     assert "not done yet" in capsys.readouterr().out
 
 
@@ -154,7 +154,7 @@ def grid_size_swapped(base, feature_size, stride):
 
 def test_grid_anchors_accepts_the_package_and_the_solution(capsys):
     for fn in (anchors.grid_anchors, solution.my_grid_anchors):
-        assert check_grid_anchors(fn) is True
+        assert check_grid_anchors(fn)
     assert "grid_anchors: 7 cases agree" in capsys.readouterr().out
 
 
@@ -165,7 +165,7 @@ def test_grid_anchors_with_the_solution_rebuilds_torchvision():
 
 
 def test_grid_anchors_waits_for_the_stub(capsys):
-    assert check_grid_anchors(_stub) is False
+    assert not check_grid_anchors(_stub)
     assert "not done yet" in capsys.readouterr().out
 
 

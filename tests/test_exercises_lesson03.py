@@ -45,12 +45,12 @@ def _stub(iou, fg_iou=0.5, bg_iou=0.4, allow_low_quality=True):
 @pytest.mark.parametrize("fn", [match_anchors, solution.my_match_anchors, _match],
                          ids=["package", "solution", "written out"])
 def test_match_check_accepts_right_versions(fn, capsys):
-    assert check_match_anchors(fn) is True
+    assert check_match_anchors(fn)
     assert "match_anchors: 16 cases agree" in capsys.readouterr().out
 
 
 def test_match_check_waits_for_the_stub(capsys):
-    assert check_match_anchors(_stub) is False
+    assert not check_match_anchors(_stub)
     assert "not done" in capsys.readouterr().out
 
 
@@ -102,14 +102,14 @@ def _clean(boxes, image_size=None, min_size=1e-3, *, clip=True, swap=False, area
 @pytest.mark.parametrize("fn", [clean_objects, solution.my_clean_objects, _clean],
                          ids=["package", "solution", "written out"])
 def test_clean_check_accepts_right_versions(fn, capsys):
-    assert check_clean_objects(fn) is True
+    assert check_clean_objects(fn)
     assert "clean_objects: 9 cases agree" in capsys.readouterr().out
 
 
 def test_clean_check_waits_for_the_stub(capsys):
     def stub(boxes, image_size=None, min_size=1e-3):
         raise NotImplementedError
-    assert check_clean_objects(stub) is False
+    assert not check_clean_objects(stub)
     assert "not done" in capsys.readouterr().out
 
 

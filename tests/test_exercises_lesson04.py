@@ -53,21 +53,21 @@ def _decode(deltas, anchors, *, exp=True, by_object=False, swap=False, width_for
 @pytest.mark.parametrize("fn", [encode, solution.my_encode, _encode],
                          ids=["package", "solution", "written out"])
 def test_encode_check_accepts_right_versions(fn, capsys):
-    assert check_encode(fn) is True
+    assert check_encode(fn)
     assert "encode: 6 cases agree" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("fn", [decode, solution.my_decode, _decode],
                          ids=["package", "solution", "written out"])
 def test_decode_check_accepts_right_versions(fn, capsys):
-    assert check_decode(fn) is True
+    assert check_decode(fn)
     assert "decode: 9 cases agree" in capsys.readouterr().out
 
 
 def test_checks_wait_for_the_stubs(capsys):
     def stub(a, b):
         raise NotImplementedError
-    assert check_encode(stub) is False and check_decode(stub) is False
+    assert not check_encode(stub) and not check_decode(stub)
     assert capsys.readouterr().out.count("not done") == 2
 
 

@@ -59,8 +59,8 @@ def test_stubs_are_not_done(capsys):
     def my_prior_bias(pi):
         raise NotImplementedError
 
-    assert check_sigmoid_focal_loss(my_sigmoid_focal_loss) is False
-    assert check_prior_bias(my_prior_bias) is False
+    assert not check_sigmoid_focal_loss(my_sigmoid_focal_loss)
+    assert not check_prior_bias(my_prior_bias)
     assert capsys.readouterr().out.count("not done yet") == 2
 
 

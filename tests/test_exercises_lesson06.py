@@ -26,12 +26,12 @@ def by_halving(image_size):  # C3 = ceil(H / 8), then every level ceil(half) of 
 
 @pytest.mark.parametrize("fn", [feature_sizes, by_halving])
 def test_feature_sizes_accepts_correct(fn, capsys):
-    assert check_feature_sizes(fn) is True
+    assert check_feature_sizes(fn)
     assert "cases agree" in capsys.readouterr().out
 
 
 def test_feature_sizes_stub_is_not_done(capsys):
-    assert check_feature_sizes(stub) is False
+    assert not check_feature_sizes(stub)
     assert "not done yet" in capsys.readouterr().out
 
 
@@ -88,12 +88,12 @@ def top_down_crop(features, lateral_convs):  # double, then crop: also right
 
 @pytest.mark.parametrize("fn", [top_down, top_down_crop])
 def test_fpn_top_down_accepts_correct(fn, capsys):
-    assert check_fpn_top_down(fn) is True
+    assert check_fpn_top_down(fn)
     assert "cases agree" in capsys.readouterr().out
 
 
 def test_fpn_top_down_stub_is_not_done(capsys):
-    assert check_fpn_top_down(stub) is False
+    assert not check_fpn_top_down(stub)
     assert "not done yet" in capsys.readouterr().out
 
 

@@ -23,12 +23,12 @@ def channels_last(x, num_anchors):  # the SSD way: channel a*K + k is already an
 
 @pytest.mark.parametrize("fn", [torchvision_way, channels_last])
 def test_head_reshape_accepts_correct(fn, capsys):
-    assert check_head_reshape(fn) is True
+    assert check_head_reshape(fn)
     assert "cases agree" in capsys.readouterr().out
 
 
 def test_head_reshape_stub_is_not_done(capsys):
-    assert check_head_reshape(stub) is False
+    assert not check_head_reshape(stub)
     assert "not done yet" in capsys.readouterr().out
 
 
@@ -79,12 +79,12 @@ def built(channels, num_anchors, outputs_per_anchor, num_convs):
 
 @pytest.mark.parametrize("fn", [counted, built])
 def test_head_parameter_count_accepts_correct(fn, capsys):
-    assert check_head_parameter_count(fn) is True
+    assert check_head_parameter_count(fn)
     assert "cases agree" in capsys.readouterr().out
 
 
 def test_head_parameter_count_stub_is_not_done(capsys):
-    assert check_head_parameter_count(stub) is False
+    assert not check_head_parameter_count(stub)
     assert "not done yet" in capsys.readouterr().out
 
 

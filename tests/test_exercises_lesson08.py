@@ -66,8 +66,8 @@ def test_stubs_are_not_done(capsys):
     def my_image_loss(logits, deltas, anchors, boxes, labels):
         raise NotImplementedError
 
-    assert check_nms(my_nms) is False
-    assert check_image_loss(my_image_loss) is False
+    assert not check_nms(my_nms)
+    assert not check_image_loss(my_image_loss)
     assert capsys.readouterr().out.count("not done yet") == 2
 
 

@@ -49,10 +49,10 @@ def test_accepts_a_correct_version_and_says_not_done_for_the_stub(capsys):
     def stub(bbox, image_size):
         raise NotImplementedError
 
-    assert check_coco_to_xyxy(coco_to_xyxy) is True
-    assert check_coco_to_xyxy(mine) is True
+    assert check_coco_to_xyxy(coco_to_xyxy)
+    assert check_coco_to_xyxy(mine)
     assert "cases agree" in capsys.readouterr().out
-    assert check_coco_to_xyxy(stub) is False
+    assert not check_coco_to_xyxy(stub)
     assert "not done" in capsys.readouterr().out
 
 

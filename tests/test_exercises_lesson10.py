@@ -92,10 +92,10 @@ def test_accepts_a_correct_step_and_says_not_done_for_the_stub(capsys):
     def stub(model, images, targets, optimizer):
         raise NotImplementedError
 
-    assert check_training_step(training_step) is True
-    assert check_training_step(written_out) is True
+    assert check_training_step(training_step)
+    assert check_training_step(written_out)
     assert "cases agree" in capsys.readouterr().out
-    assert check_training_step(stub) is False
+    assert not check_training_step(stub)
     assert "not done" in capsys.readouterr().out
 
 

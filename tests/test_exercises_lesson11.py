@@ -82,13 +82,13 @@ def ap_side_right(r, p):
 
 
 def test_interpolated_ap_accepts_pycocotools_lines_and_the_solution(capsys):
-    assert check_interpolated_ap(ap_numpy) is True
-    assert check_interpolated_ap(solutions.my_interpolated_ap) is True
+    assert check_interpolated_ap(ap_numpy)
+    assert check_interpolated_ap(solutions.my_interpolated_ap)
     assert "interpolated_ap: 10 cases agree" in capsys.readouterr().out
 
 
 def test_interpolated_ap_stub_is_not_done(capsys):
-    assert check_interpolated_ap(stub) is False
+    assert not check_interpolated_ap(stub)
     assert "not done yet" in capsys.readouterr().out
 
 
@@ -178,14 +178,14 @@ def test_detection_tp_accepts_the_package_and_the_solution(capsys):
         return match_detections(det_boxes, det_scores, torch.zeros(len(det_boxes)), gt_boxes,
                                 torch.zeros(len(gt_boxes)), t)[0]
 
-    assert check_detection_tp(package) is True
-    assert check_detection_tp(greedy) is True
-    assert check_detection_tp(solutions.my_detection_tp) is True
+    assert check_detection_tp(package)
+    assert check_detection_tp(greedy)
+    assert check_detection_tp(solutions.my_detection_tp)
     assert "detection_tp: 12 cases agree" in capsys.readouterr().out
 
 
 def test_detection_tp_stub_is_not_done(capsys):
-    assert check_detection_tp(stub) is False
+    assert not check_detection_tp(stub)
     assert "not done yet" in capsys.readouterr().out
 
 

@@ -28,8 +28,8 @@ def share_by_matching(iou, fg_iou):
 
 
 def test_unmatched_share_accepts_matching_and_the_solution(capsys):
-    assert check_unmatched_share(share_by_matching) is True
-    assert check_unmatched_share(solutions.my_unmatched_share) is True
+    assert check_unmatched_share(share_by_matching)
+    assert check_unmatched_share(solutions.my_unmatched_share)
     assert "unmatched_share: 9 cases agree" in capsys.readouterr().out
 
 
@@ -48,7 +48,7 @@ def test_unmatched_share_is_what_debug_summarize_counts():
 
 
 def test_unmatched_share_stub_is_not_done(capsys):
-    assert check_unmatched_share(stub) is False
+    assert not check_unmatched_share(stub)
     assert "not done yet" in capsys.readouterr().out
 
 
@@ -74,13 +74,13 @@ def per_level_by_matching(iou, level, num_levels):
 
 
 def test_positives_per_level_accepts_matching_and_the_solution(capsys):
-    assert check_positives_per_level(per_level_by_matching) is True
-    assert check_positives_per_level(solutions.my_positives_per_level) is True
+    assert check_positives_per_level(per_level_by_matching)
+    assert check_positives_per_level(solutions.my_positives_per_level)
     assert "positives_per_level: 8 cases agree" in capsys.readouterr().out
 
 
 def test_positives_per_level_stub_is_not_done(capsys):
-    assert check_positives_per_level(stub) is False
+    assert not check_positives_per_level(stub)
     assert "not done yet" in capsys.readouterr().out
 
 

@@ -47,7 +47,7 @@ def test_alpha_ce_accepts_logsigmoid():
 
 
 def test_alpha_ce_stub_is_not_done(capsys):
-    assert check_alpha_balanced_ce(_stub) is False
+    assert not check_alpha_balanced_ce(_stub)
     assert "not done" in capsys.readouterr().out
 
 
@@ -122,7 +122,7 @@ def test_share_accepts_the_solution_and_a_tensor_result(capsys):
 
 
 def test_share_stub_is_not_done(capsys):
-    assert check_easy_negative_share(_stub) is False
+    assert not check_easy_negative_share(_stub)
     assert "not done" in capsys.readouterr().out
 
 

@@ -9,7 +9,7 @@ A check passes the package's own function, raises ``AssertionError`` naming the 
 case of a wrong one (input, expected, received, a hint for a known mistake), and only prints
 "not done yet" while the function still raises ``NotImplementedError``.
 """
-from ._core import Case, Mistake, agree, run_check, show  # noqa: F401
+from ._core import Case, Mistake, Verdict, agree, run_check, show  # noqa: F401
 from .lesson01 import *  # noqa: F401,F403
 from .lesson02 import *  # noqa: F401,F403
 from .lesson03 import *  # noqa: F401,F403

@@ -3,11 +3,15 @@
 A check calls the student's function on hand-picked cases (edge values first) and random ones and
 compares each result with the package's own function. It
 
-* returns ``True`` and prints one line (``box_iou: 14 cases agree``) when every case agrees;
+* prints one line (``box_iou: 14 cases agree``) and returns a true ``Verdict`` when every case
+  agrees;
 * raises ``AssertionError`` naming the first failing case: its description, the input, the
   expected and the received value, and a hint when the result matches a known mistake;
-* prints that the exercise is not done yet and returns ``False`` when the function still raises
-  ``NotImplementedError`` (the stub as handed out), so a fresh lesson runs top to bottom.
+* prints that the exercise is not done yet and returns a false ``Verdict`` when the function still
+  raises ``NotImplementedError`` (the stub as handed out), so a fresh lesson runs top to bottom.
+
+A ``Verdict`` is truthy when the check passed and shows nothing in a notebook: the printed line says
+it all, with no ``True`` / ``False`` under it.
 """
 from __future__ import annotations
 
@@ -16,6 +20,27 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import torch
+
+
+class Verdict:
+    """What a check returns: true when every case agreed, false while the exercise is not done."""
+
+    def __init__(self, name: str, passed: bool):
+        self.name, self.passed = name, passed
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __eq__(self, other) -> bool:
+        return bool(self) == bool(other) if isinstance(other, (bool, Verdict)) else NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"<{self.name}: {'passed' if self.passed else 'not done yet'}>"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing as a cell's result: the check has printed its line."""
 
 
 @dataclass
@@ -119,15 +144,15 @@ def show(x: Any, limit: int = 12) -> str:
     return repr(x)
 
 
-def not_done(name: str) -> bool:
+def not_done(name: str) -> Verdict:
     print(f"{name}: not done yet - fill in the function (replace `raise NotImplementedError`), "
           "then run this check again.")
-    return False
+    return Verdict(name, False)
 
 
 def run_check(name: str, fn: Callable, reference: Callable, cases: Sequence[Case], *,
               hints: Sequence[Hint] = (), arg_names: Sequence[str] = (),
-              rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+              rtol: float = 1e-4, atol: float = 1e-5) -> Verdict:
     """Compare ``fn`` with ``reference`` on every case; see the module docstring for the verdicts."""
     for number, case in enumerate(cases, start=1):
         expected = case.call(reference)
@@ -145,7 +170,7 @@ def run_check(name: str, fn: Callable, reference: Callable, cases: Sequence[Case
             raise AssertionError(_report(name, number, len(cases), case, arg_names, expected,
                                          show(received), hint, why))
     print(f"{name}: {len(cases)} cases agree")
-    return True
+    return Verdict(name, True)
 
 
 def _report(name, number, total, case, arg_names, expected, received, hint, why=None) -> str:

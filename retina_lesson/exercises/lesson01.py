@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..boxes import box_iou, convert
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_box_iou", "check_xywh_to_cxcywh"]
 
@@ -92,7 +92,7 @@ def _cases() -> list[Case]:
     ]
 
 
-def check_box_iou(fn) -> bool:
+def check_box_iou(fn) -> Verdict:
     """Lesson 01: ``fn(a, b)`` must equal ``boxes.box_iou``: IoU of [N, 4] and [M, 4] xyxy boxes."""
     hints = [
         Mistake("the IoU is too small: is the intersection subtracted from the union "
@@ -148,7 +148,7 @@ def _xywh_cases() -> list[Case]:
     ]
 
 
-def check_xywh_to_cxcywh(fn) -> bool:
+def check_xywh_to_cxcywh(fn) -> Verdict:
     """Lesson 01: ``fn(b)`` must equal ``boxes.convert(b, "xywh", "cxcywh")`` for [N, 4] boxes."""
     hints = [
         Mistake("the centre is half the size away from the corner: cx = x + w / 2", _cx_not_halved),

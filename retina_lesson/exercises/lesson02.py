@@ -6,7 +6,7 @@ import math
 import torch
 
 from ..anchors import RATIOS, SCALES, base_anchors, grid_anchors
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_base_anchors", "check_grid_anchors"]
 
@@ -55,7 +55,7 @@ def _base_cases() -> list[Case]:
     ]
 
 
-def check_base_anchors(fn) -> bool:
+def check_base_anchors(fn) -> Verdict:
     """Lesson 02: ``fn(size, scales, ratios)`` must equal ``anchors.base_anchors`` (torchvision's
     convention): [len(ratios) * len(scales), 4] xyxy anchors centred on (0, 0)."""
     hints = [
@@ -132,7 +132,7 @@ def _grid_reference(base, feature_size, stride):
     return grid_anchors(base, feature_size, stride, offset=0.0)
 
 
-def check_grid_anchors(fn) -> bool:
+def check_grid_anchors(fn) -> Verdict:
     """Lesson 02: ``fn(base, feature_size, stride)`` must equal ``anchors.grid_anchors`` with
     offset 0: base [A, 4], feature_size (H, W), stride (stride_y, stride_x) -> [H * W * A, 4]."""
     hints = [

@@ -8,7 +8,7 @@ import torch
 from ..anchors import generate_anchors
 from ..boxes import box_iou
 from ..matching import IGNORED, NEGATIVE, clean_objects, match_anchors
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_match_anchors", "check_clean_objects"]
 
@@ -120,7 +120,7 @@ def _cases() -> list[Case]:
     ]
 
 
-def check_match_anchors(fn) -> bool:
+def check_match_anchors(fn) -> Verdict:
     """Lesson 03: ``fn(iou, fg_iou=0.5, bg_iou=0.4, allow_low_quality=True)`` must equal
     ``matching.match_anchors``: an object index, -1 (negative) or -2 (ignored) for every anchor."""
     hints = [
@@ -201,7 +201,7 @@ def _clean_cases() -> list[Case]:
     ]
 
 
-def check_clean_objects(fn) -> bool:
+def check_clean_objects(fn) -> Verdict:
     """Lesson 03: ``fn(boxes, image_size=None, min_size=1e-3)`` must equal
     ``matching.clean_objects``: ``(kept_boxes, keep_mask)``, boxes clipped to the (H, W) image."""
     hints = [

@@ -7,7 +7,7 @@ from functools import partial
 import torch
 
 from ..box_coding import BBOX_XFORM_CLIP, decode, encode
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_encode", "check_decode"]
 
@@ -70,7 +70,7 @@ def _encode_cases() -> list[Case]:
     ]
 
 
-def check_encode(fn) -> bool:
+def check_encode(fn) -> Verdict:
     """Lesson 04: ``fn(boxes, anchors)`` must equal ``box_coding.encode`` (weights (1, 1, 1, 1)):
     the deltas (t_x, t_y, t_w, t_h) that move each anchor onto its box, [N, 4]."""
     hints = [
@@ -147,7 +147,7 @@ def _decode_cases() -> list[Case]:
     ]
 
 
-def check_decode(fn) -> bool:
+def check_decode(fn) -> Verdict:
     """Lesson 04: ``fn(deltas, anchors)`` must equal ``box_coding.decode`` (weights (1, 1, 1, 1)):
     xyxy boxes from deltas, t_w and t_h clamped at log(1000/16) = 4.135 before exp, [N, 4]."""
     hints = [

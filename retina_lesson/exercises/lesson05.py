@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..losses import prior_bias, sigmoid_focal_loss
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_sigmoid_focal_loss", "check_prior_bias"]
 
@@ -134,7 +134,7 @@ def _focal_cases() -> list[Case]:
     ]
 
 
-def check_sigmoid_focal_loss(fn) -> bool:
+def check_sigmoid_focal_loss(fn) -> Verdict:
     """Lesson 05: ``fn(logits, targets, alpha=0.25, gamma=2.0, reduction="none")`` must equal
     ``losses.sigmoid_focal_loss`` (= ``torchvision.ops.sigmoid_focal_loss``), Eq. 5 per element."""
     hints = [
@@ -173,7 +173,7 @@ def _prior_cases() -> list[Case]:
         (0.001, ""), (0.9, "a prior above 0.5: b > 0"), (0.25, ""))]
 
 
-def check_prior_bias(fn) -> bool:
+def check_prior_bias(fn) -> Verdict:
     """Lesson 05: ``fn(pi)`` must equal ``losses.prior_bias``: b = -log((1 - pi) / pi) (Sec. 4.1),
     the bias that makes sigmoid(b) = pi."""
     hints = [

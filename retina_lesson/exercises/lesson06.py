@@ -17,7 +17,7 @@ from torch import nn
 
 from ..anchors import feature_sizes
 from ..fpn import FPN
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_feature_sizes", "check_fpn_top_down"]
 
@@ -70,7 +70,7 @@ def _feature_size_cases() -> list[Case]:
     return cases
 
 
-def check_feature_sizes(fn) -> bool:
+def check_feature_sizes(fn) -> Verdict:
     """Lesson 06: ``fn(image_size)`` -> [(H3, W3), ..., (H7, W7)], equal to
     ``anchors.feature_sizes(image_size)``: ceil(H / stride) per level, strides 8 ... 128."""
     hints = [
@@ -178,7 +178,7 @@ def _fpn_cases() -> list[Case]:
     ]
 
 
-def check_fpn_top_down(fn) -> bool:
+def check_fpn_top_down(fn) -> Verdict:
     """Lesson 06: ``fn(features, lateral_convs)`` -> [M3, M4, M5]: M5 = lateral(C5), then
     M_l = lateral(C_l) + nearest-upsample(M_{l+1}, to C_l's size); equal to ``fpn.FPN``'s merged
     maps (its P3-P5 before the 3x3 output convs)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from ..heads import Subnet
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_head_reshape", "check_head_parameter_count"]
 
@@ -81,7 +81,7 @@ def _reshape_cases() -> list[Case]:
     ]
 
 
-def check_head_reshape(fn) -> bool:
+def check_head_reshape(fn) -> Verdict:
     """Lesson 07: ``fn(x, num_anchors)``: [B, A*K, H, W] -> [B, H*W*A, K], row (y*W + x)*A + a holds
     the K values of anchor a at (y, x); equal to ``heads.Subnet``'s reshape (and torchvision's)."""
     hints = [
@@ -126,7 +126,7 @@ def _parameter_cases() -> list[Case]:
     ]
 
 
-def check_head_parameter_count(fn) -> bool:
+def check_head_parameter_count(fn) -> Verdict:
     """Lesson 07: ``fn(channels, num_anchors, outputs_per_anchor, num_convs)`` -> the number of
     parameters (weights and biases) of one subnet, equal to that of ``heads.Subnet``."""
     def mistake(hint, **kw):

@@ -9,7 +9,7 @@ from ..boxes import box_iou
 from ..losses import l1_loss, sigmoid_cross_entropy, sigmoid_focal_loss, smooth_l1_loss
 from ..matching import IGNORED, NEGATIVE, match_anchors
 from ..postprocess import nms
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_nms", "check_image_loss"]
 
@@ -128,7 +128,7 @@ def _nms_cases() -> list[Case]:
     ]
 
 
-def check_nms(fn) -> bool:
+def check_nms(fn) -> Verdict:
     """Lesson 08: ``fn(boxes, scores, iou_threshold)`` must equal ``postprocess.nms`` (=
     ``torchvision.ops.nms``): the indices of the kept boxes, by decreasing score."""
     hints = [
@@ -237,7 +237,7 @@ def _image_cases() -> list[Case]:
     ]
 
 
-def check_image_loss(fn) -> bool:
+def check_image_loss(fn) -> Verdict:
     """Lesson 08: ``fn(logits, deltas, anchors, boxes, labels)`` -> ``{"classification",
     "bbox_regression"}`` must equal RetinaNet's loss of one image (``RetinaNet.compute_loss`` for
     a batch of one): focal loss (alpha 0.25, gamma 2) summed over the non-ignored anchors and L1

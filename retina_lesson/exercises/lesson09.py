@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..boxes import clip_boxes, xywh_to_xyxy
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_coco_to_xyxy", "coco_to_xyxy"]
 
@@ -95,7 +95,7 @@ def _cases() -> list[Case]:
     ]
 
 
-def check_coco_to_xyxy(fn) -> bool:
+def check_coco_to_xyxy(fn) -> Verdict:
     """Lesson 09: ``fn(bbox, image_size)`` turns the COCO boxes ``[N, 4]`` (x, y, width, height) of
     one image of size ``(H, W)`` into the xyxy boxes ``CocoDataset`` trains on: clipped to the
     image, boxes with no area left dropped."""

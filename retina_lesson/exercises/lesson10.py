@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..train import TrainConfig, build_model, make_optimizer
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_training_step", "training_step"]
 
@@ -115,7 +115,7 @@ def _cases() -> list[Case]:
     ]
 
 
-def check_training_step(fn) -> bool:
+def check_training_step(fn) -> Verdict:
     """Lesson 10: ``fn(model, images, targets, optimizer)`` does one training step (train mode,
     zero_grad, forward to the loss dict, sum, backward, step) and returns the summed loss: the
     same losses and the same weights after two steps as the package's ``training_step``."""

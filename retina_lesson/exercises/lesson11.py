@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from ..evaluate import match_detections
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_interpolated_ap", "check_detection_tp"]
 
@@ -91,7 +91,7 @@ def _ap_cases() -> list[Case]:
     return cases
 
 
-def check_interpolated_ap(fn) -> bool:
+def check_interpolated_ap(fn) -> Verdict:
     """Lesson 11: ``fn(recall, precision)`` must return COCO's AP of one precision-recall curve.
 
     ``recall`` and ``precision`` are float64 [D] tensors, one value per detection ranked by score
@@ -215,7 +215,7 @@ def _tp_cases() -> list[Case]:
     ]
 
 
-def check_detection_tp(fn) -> bool:
+def check_detection_tp(fn) -> Verdict:
     """Lesson 11: ``fn(det_boxes, det_scores, gt_boxes, iou_threshold)`` -> bool [D], True for the
     true positives of one image and one class, as ``evaluate.match_detections`` (and COCOeval).
 

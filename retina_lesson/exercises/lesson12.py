@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..matching import match_anchors
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_unmatched_share", "check_positives_per_level"]
 
@@ -61,7 +61,7 @@ def _share_cases() -> list[Case]:
     ]
 
 
-def check_unmatched_share(fn) -> bool:
+def check_unmatched_share(fn) -> Verdict:
     """Lesson 12: ``fn(iou, fg_iou)`` -> the share of objects with no positive anchor (a float).
 
     ``iou`` is [M objects, N anchors]. An anchor is positive for the object it is matched to: its
@@ -126,7 +126,7 @@ def _level_cases() -> list[Case]:
     ]
 
 
-def check_positives_per_level(fn) -> bool:
+def check_positives_per_level(fn) -> Verdict:
     """Lesson 12: ``fn(iou, level, num_levels)`` -> LongTensor [num_levels]: the positive anchors of
     each pyramid level, as ``debug.positives_per_level`` sums them over a dataset's objects.
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..losses import sigmoid_focal_loss
-from ._core import Case, Mistake, run_check
+from ._core import Case, Mistake, Verdict, run_check
 
 __all__ = ["check_alpha_balanced_ce", "check_easy_negative_share"]
 
@@ -124,7 +124,7 @@ def _alpha_cases() -> list[Case]:
     ]
 
 
-def check_alpha_balanced_ce(fn) -> bool:
+def check_alpha_balanced_ce(fn) -> Verdict:
     """Lesson 13: ``fn(logits, targets, alpha)`` must equal the alpha-balanced cross entropy of
     Sec. 3.1 per element: alpha_t * CE(p_t), alpha_t = alpha for targets 1, 1 - alpha for targets 0
     (``losses.sigmoid_focal_loss(..., gamma=0, reduction="none")``)."""
@@ -219,7 +219,7 @@ def _share_cases() -> list[Case]:
     ]
 
 
-def check_easy_negative_share(fn) -> bool:
+def check_easy_negative_share(fn) -> Verdict:
     """Lesson 13: ``fn(logits, targets, alpha, gamma)`` must return, as a float, the share of the
     summed loss ``losses.sigmoid_focal_loss(logits, targets, alpha, gamma)`` that comes from easy
     negatives: elements with target 0 and p_t = 1 - p > .5 (logit < 0). alpha = -1: no alpha."""
