@@ -2,8 +2,8 @@
 
 Per pyramid level: sigmoid scores of every (anchor, class); keep those above 0.05; of those the
 top 1000; decode their boxes from the anchors; clip to the image. Then, over all levels, class-wise
-non-maximum suppression at IoU 0.5, and the best ``detections_per_img`` (100 in the paper,
-300 in torchvision).
+non-maximum suppression at IoU 0.5, and the best ``detections_per_img``: the paper gives no cap;
+100 is the most that COCO's AP counts per image (Detectron's default), torchvision keeps 300.
 """
 from __future__ import annotations
 
