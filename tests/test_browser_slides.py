@@ -5,6 +5,7 @@ Skipped (with the reason) where Debian's ``chromium`` is not installed; `.ci/run
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,7 +17,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSON = "notebooks/05_focal_loss.ipynb"  # equations and figures from its first slides
+LESSON = "notebooks/05_focal_loss.ipynb"  # equations and figures from its first slides; every
+# lesson's slideshow is opened too
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -58,9 +60,9 @@ def jupyterlab(tmp_path_factory):
             pytest.fail("JupyterLab did not answer within 60 s")
         yield base
     finally:
-        server.terminate()
+        server.terminate()  # it also stops the kernels the pages started
         try:
-            server.wait(timeout=20)
+            server.wait(timeout=5)
         except subprocess.TimeoutExpired:
             server.kill()
 
@@ -73,9 +75,16 @@ def _page(url: str, profile: Path) -> str:
     return done.stdout
 
 
-def _slides(path: Path) -> int:
+def _deck(path: Path) -> dict:
+    """What the slideshow of a lesson must show, read from the notebook itself."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return sum(c["metadata"].get("slideshow", {}).get("slide_type") == "slide" for c in cells)
+    kinds = [c["metadata"].get("slideshow", {}).get("slide_type") for c in cells]
+    shown = [c for c, kind in zip(cells, kinds) if kind not in ("skip", "notes")]
+    return {"slides": kinds.count("slide"), "subslides": kinds.count("subslide"),
+            "figures": any("image/png" in out.get("data", {}) for c in shown
+                           for out in c.get("outputs", [])),
+            "equations": any(c["cell_type"] == "markdown" and "$" in "".join(c["source"])
+                             for c in shown)}
 
 
 def test_lesson_opens_in_jupyterlab_with_figures_and_equations(jupyterlab, tmp_path):
@@ -85,10 +94,18 @@ def test_lesson_opens_in_jupyterlab_with_figures_and_equations(jupyterlab, tmp_p
     assert '<img src="data:image/png' in dom, "no figure on the page"
 
 
-def test_lesson_presents_as_a_live_slideshow_offline(jupyterlab, tmp_path):
-    dom = _page(f"{jupyterlab}/rise/{LESSON}", tmp_path)
+@pytest.mark.parametrize("lesson", sorted(p.relative_to(ROOT).as_posix() for p in
+                                          (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")),
+                         ids=lambda p: p.split("/")[-1][:2])
+def test_lesson_presents_as_a_live_slideshow_offline(jupyterlab, tmp_path, lesson):
+    dom = _page(f"{jupyterlab}/rise/{lesson}", tmp_path)
+    deck = _deck(ROOT / lesson)
     assert "reveal" in dom, "RISE's reveal.js deck did not load"
-    slides = dom.count('<section id="slide-')
-    assert slides == _slides(ROOT / LESSON), f"{slides} slides on the page"
-    assert "<mjx-container" in dom, "no typeset equation on the slides"
-    assert '<img src="data:image/png' in dom, "no figure on the slides"
+    # RISE gives every slide a section "slide-K-0" and every subslide "slide-K-J"
+    sections = re.findall(r'<section id="slide-(\d+)-(\d+)"', dom)
+    assert len({k for k, _ in sections}) == deck["slides"], f"{len(sections)} sections on the page"
+    assert len(sections) == deck["slides"] + deck["subslides"]
+    if deck["equations"]:
+        assert "<mjx-container" in dom, "no typeset equation on the slides"
+    if deck["figures"]:
+        assert '<img src="data:image/png' in dom, "no figure on the slides"
