@@ -2,7 +2,8 @@
 
     python -m retina_lesson.train                      # the default run (about 5 minutes, 2 cores)
     python -m retina_lesson.train --preset paper       # the paper's head and L1 box loss
-    python -m retina_lesson.train --epochs 2 --out runs/try --resume
+    python -m retina_lesson.train --epochs 2 --out runs/try --resume   # continue, or extend
+    python -m retina_lesson.train --amp                # mixed precision (bfloat16 CPU, float16 CUDA)
     python -m retina_lesson.train --minutes 5          # stop after 5 minutes if not done by then
     torchrun --standalone --nproc_per_node 2 -m retina_lesson.train --quick   # 2 processes
 
@@ -18,11 +19,11 @@ At a fixed budget of CPU minutes the detector is limited by how many images it s
 network is small and fast: ``benchmarks/training_runs.md`` lists every run behind these defaults
 (network sizes, batch, learning rate, gamma, head depth, data variants) with its time and AP.
 
-The issue's accuracy target (AP 0.65 / AP50 0.90 in 5 minutes, from a prototype on easier data)
-is out of reach on these data on this machine; the README says why and which floor the course
-holds instead (AP 0.44 / AP50 0.69), checked by ``benchmarks/bench_train.py``.
+The accuracy target's history and the floor the course holds (AP 0.44 / AP50 0.69) are in
+``benchmarks/accuracy_target.md``, checked by ``benchmarks/bench_train.py``.
 
-A checkpoint is written atomically after every epoch; ``--resume`` continues from it. With
+A checkpoint is written atomically after every epoch; ``--resume`` continues from it (the command
+line never overwrites a finished run; ``train_cli``). With
 ``--minutes`` the run also stops when that much training time is spent, the learning rate following
 whichever runs out first (the time or the epochs), so a fast enough machine gives the same run.
 """
