@@ -62,7 +62,7 @@ def jupyterlab(tmp_path_factory):
     finally:
         server.terminate()  # it also stops the kernels the pages started
         try:
-            server.wait(timeout=5)
+            server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
 
