@@ -275,10 +275,4 @@ def coco_evaluate(model, dataset, world: World, batch_size: int = 8, device=None
                                batch_size=batch_size, device=device,
                                progress=progress and world.is_main)
     results = gather(results, world)
-    if not world.is_main:
-        return None
-    base, indices = evaluate._base(dataset)
-    metrics = evaluate.evaluate_detections(base.coco, results,
-                                           img_ids=[base.target(i)["image_id"] for i in indices])
-    metrics["detections"] = len(results)
-    return metrics
+    return evaluate.score_results(dataset, results) if world.is_main else None

@@ -138,8 +138,14 @@ def coco_evaluate(model, dataset, batch_size: int = 8, device=None, progress: bo
     The paper's table columns ``AP, AP50, AP75, APs, APm, APl`` plus the extras of
     :func:`evaluate_detections`, and ``detections`` (how many the model returned).
     """
-    base, indices = _base(dataset)
     results = predict(model, dataset, batch_size=batch_size, device=device, progress=progress)
+    return score_results(dataset, results, verbose=verbose)
+
+
+def score_results(dataset, results: list[dict], verbose: bool = False) -> dict:
+    """The metrics of :func:`coco_evaluate` for detections already made (COCO results format) on
+    every image of ``dataset``: also what rank 0 scores after gathering every process's share."""
+    base, indices = _base(dataset)
     img_ids = [base.target(i)["image_id"] if hasattr(base, "target") else base[i][1]["image_id"]
                for i in indices]
     metrics = evaluate_detections(base.coco, results, img_ids=img_ids, verbose=verbose)
