@@ -7,7 +7,8 @@ import torch
 from matplotlib import patches
 
 __all__ = ["LEVEL_COLORS", "LEVEL_NAMES", "ZONE_COLORS", "CLASS_COLORS", "level_color",
-           "to_numpy_image", "show_image", "draw_boxes", "new_axes", "level_legend"]
+           "to_numpy_image", "show_image", "draw_boxes", "new_axes", "level_legend",
+           "show_live_widget"]
 
 LEVEL_NAMES = ("P3", "P4", "P5", "P6", "P7")
 # One colour per pyramid level (colour-blind-safe Okabe-Ito hues), used by every lesson.
@@ -80,3 +81,23 @@ def level_legend(ax, levels=LEVEL_NAMES, **kwargs):
     handles = [patches.Patch(edgecolor=LEVEL_COLORS[n], facecolor="none", linewidth=2, label=n)
                for n in levels]
     return ax.legend(handles=handles, **kwargs)
+
+
+def show_live_widget(widget, note: str = "(an interactive explorer: it needs a running kernel - "
+                                         "run this cell in JupyterLab to use it)"):
+    """Display an ipywidgets panel (or build it first, when ``widget`` is a function) in a live
+    session and return it. Where the output is stored as text (``tools/run_notebooks.py`` sets
+    ``RETINA_LESSON_TEXT_PROGRESS=1``), print ``note`` instead and return None: a stored widget
+    shows nothing without a kernel."""
+    import os
+
+    from IPython.display import display
+
+    from ..progress import TEXT_ENV
+
+    if os.environ.get(TEXT_ENV) == "1":
+        print(note)
+        return None
+    widget = widget() if callable(widget) else widget
+    display(widget)
+    return widget

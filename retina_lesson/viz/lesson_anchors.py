@@ -8,7 +8,8 @@ import torch
 from matplotlib import patches
 
 from .. import anchors as A
-from .core import LEVEL_COLORS, LEVEL_NAMES, ZONE_COLORS, draw_boxes, new_axes, show_image
+from .core import (LEVEL_COLORS, LEVEL_NAMES, ZONE_COLORS, draw_boxes, new_axes, show_image,
+                   show_live_widget)
 
 __all__ = ["RATIO_STYLES", "plot_base_anchors", "plot_anchor_coverage", "plot_anchor_centres",
            "plot_level_anchors", "plot_anchor_counts", "plot_centre_conventions", "anchor_at",
@@ -286,22 +287,9 @@ def anchor_explorer(image, convention: str = "torchvision", size: float = 5.5):
 
 
 def show_anchor_explorer(image, **kwargs):
-    """Display :func:`anchor_explorer` (a live kernel draws it) and return the panel.
-
-    When a lesson is executed for storage (``RETINA_LESSON_TEXT_PROGRESS=1``, set by
-    ``tools/run_notebooks.py``) no kernel will be there to redraw it, so a line of text says how to
-    use it instead of storing a dead widget; the function then returns ``None``.
-    """
-    import os
-
-    from IPython.display import display
-
-    from ..progress import TEXT_ENV
-
-    if os.environ.get(TEXT_ENV) == "1":
-        print("The anchor explorer is interactive: run this cell in JupyterLab (with ipywidgets) "
-              "to use it. The figure below shows a few of its settings.")
-        return None
-    panel = anchor_explorer(image, **kwargs)
-    display(panel)
-    return panel
+    """Display :func:`anchor_explorer` in a live session (``core.show_live_widget``; a line of
+    text where the lesson is executed for storage) and return the panel, or None."""
+    return show_live_widget(lambda: anchor_explorer(image, **kwargs),
+                            note="The anchor explorer is interactive: run this cell in JupyterLab "
+                                 "(with ipywidgets) to use it. The figure below shows a few of its "
+                                 "settings.")

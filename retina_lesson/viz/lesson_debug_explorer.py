@@ -1,6 +1,6 @@
 """Figures of lesson 12 (anchor debugging, paper Sec. 4 "Anchors"), one object at a time: the
 anchors of each level around an object by zone (positive, ignored, the best negatives), and an
-ipywidgets explorer of the same view (``show_live_widget`` keeps it out of stored outputs).
+ipywidgets explorer of the same view (``core.show_live_widget`` keeps it out of stored outputs).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .core import LEVEL_COLORS, LEVEL_NAMES, ZONE_COLORS, draw_boxes, new_axes, 
 from .lesson_debug import _level_name
 from .lesson_matching import faded
 
-__all__ = ["draw_object_anchors", "plot_object_anchors", "anchor_iou_explorer", "show_live_widget"]
+__all__ = ["draw_object_anchors", "plot_object_anchors", "anchor_iou_explorer"]
 
 _ZONE_LINE = {"positive": "-", "ignored": "--", "negative": ":"}
 
@@ -126,20 +126,3 @@ def anchor_iou_explorer(samples: dict, configs: dict, fg_iou: float = 0.5, bg_io
                                description="level"),
         config=widgets.Dropdown(options=config_names, value=config_names[0],
                                 description="anchors"))
-
-
-def show_live_widget(widget, note: str = "(an interactive explorer: it needs a running kernel - "
-                                         "run this cell in JupyterLab to use it)"):
-    """Display an ipywidgets panel in a live session. Where the output is stored as text
-    (``tools/run_notebooks.py`` sets ``RETINA_LESSON_TEXT_PROGRESS=1``), print ``note`` instead: a
-    stored widget shows nothing without a kernel."""
-    import os
-
-    from IPython.display import display
-
-    from ..progress import TEXT_ENV
-
-    if os.environ.get(TEXT_ENV) == "1":
-        print(note)
-    else:
-        display(widget)
