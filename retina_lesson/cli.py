@@ -114,8 +114,3 @@ def metrics_entry(metrics: dict, dataset: str, data, split: str, images: int, ep
             "split": split, "images": images, "checkpoint_epoch": epoch,
             "units": "fractions 0-1; -1: no objects of that size", "table": list(METRICS),
             "metrics": keep, "per_class_AP": metrics.get("per_class", {})}
-
-
-# the training command line lives in train_cli.py; these names stay importable from here
-from .train_cli import (_describe, command_line_config, output_folder,  # noqa: E402,F401
-                        resume_command, train_main, train_parser)

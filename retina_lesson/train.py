@@ -299,8 +299,8 @@ def ensure_trained(config: TrainConfig | None = None, out_dir=None, train_set=No
 
 
 def main(argv=None):
-    """``python -m retina_lesson.train``: see :mod:`retina_lesson.cli`."""
-    from .cli import train_main
+    """``python -m retina_lesson.train``: see :mod:`retina_lesson.train_cli`."""
+    from .train_cli import train_main
 
     return train_main(argv)
 

@@ -8,7 +8,7 @@ import pytest
 import retina_lesson.train as train_module
 from retina_lesson import debug, evaluate
 from retina_lesson.checkpoint import load_checkpoint
-from retina_lesson.cli import train_parser
+from retina_lesson.train_cli import train_parser
 from retina_lesson.shapes import make_shapes
 from retina_lesson.train import main
 

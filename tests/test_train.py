@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from retina_lesson import train as train_module
-from retina_lesson.cli import command_line_config, train_parser
+from retina_lesson.train_cli import command_line_config, train_parser
 from retina_lesson.data import shapes_datasets
 from retina_lesson.shapes import make_shapes
 from retina_lesson.train import (NonFiniteLoss, TrainConfig, build_model, finished_run,
