@@ -22,7 +22,9 @@ LESSON = "notebooks/05_focal_loss.ipynb"  # equations and figures from its first
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--virtual-time-budget=30000", "--dump-dom"]
+                  "--virtual-time-budget=30000", "--timeout=60000", "--dump-dom"]
+# --timeout: a real-time limit on top of the virtual one, after which Chromium dumps the page as
+# it is (virtual time stalls while a request is pending, e.g. a kernel that is slow to start)
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
                                 "(apt-get install chromium); .ci/run installs it")
@@ -44,6 +46,7 @@ def jupyterlab(tmp_path_factory):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
          "--ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
+         "--ServerApp.disable_check_xsrf=True",  # the test shuts kernels down over the REST API
          f"--ServerApp.root_dir={ROOT}"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -68,11 +71,34 @@ def jupyterlab(tmp_path_factory):
 
 
 def _page(url: str, profile: Path) -> str:
-    """The DOM after the page's scripts ran (Chromium's virtual time runs them to completion)."""
-    done = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", url],
-                          capture_output=True, text=True, timeout=180)
+    """The DOM after the page's scripts ran (Chromium's virtual time runs them to completion);
+    then the kernels the page started are shut down, so they do not pile up page after page.
+    A Chromium that hangs (seen once in many runs, with kernels piling up) gets one more try."""
+    for attempt in (1, 2):
+        try:
+            done = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", url],
+                                  capture_output=True, text=True, timeout=90)
+            break
+        except subprocess.TimeoutExpired:
+            if attempt == 2:
+                raise
+        finally:
+            _shut_down_kernels(url.split("/lab/")[0].split("/rise/")[0])
     assert done.returncode == 0, done.stderr[-800:]
     return done.stdout
+
+
+def _shut_down_kernels(base: str) -> None:
+    """Best effort: a kernel that is still starting may not answer in time; the server stops it
+    at the end anyway."""
+    try:
+        with urllib.request.urlopen(f"{base}/api/kernels", timeout=10) as answer:
+            kernels = json.load(answer)
+        for kernel in kernels:
+            request = urllib.request.Request(f"{base}/api/kernels/{kernel['id']}", method="DELETE")
+            urllib.request.urlopen(request, timeout=10).close()
+    except OSError:
+        pass
 
 
 def _deck(path: Path) -> dict:
